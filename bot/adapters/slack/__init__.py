@@ -1,0 +1,1 @@
+"""Slack: the Web API notifier, Block Kit renderers and the Bolt listeners."""

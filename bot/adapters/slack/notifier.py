@@ -1,0 +1,98 @@
+"""The Notifier port over Slack's Web API (slack_sdk's async client)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import blocks
+from bot.core.alerts import Alert
+from bot.core.errors import AdapterError
+from bot.core.incidents import Incident, TimelineEntry
+from bot.core.policy import Rotation, SlaPolicy
+from bot.core.ports import Clock
+
+
+class SlackNotifier:
+    """Posts incidents to one channel and keeps their root messages and threads current."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        channel: str,
+        sla: SlaPolicy,
+        rotation: Rotation | None,
+        clock: Clock,
+    ) -> None:
+        self._client = client
+        self._channel_name = channel.lstrip("#")
+        self._channel_id: str | None = None
+        self._sla = sla
+        self._rotation = rotation
+        self._clock = clock
+
+    async def post_incident(self, incident: Incident, alerts: Sequence[Alert]) -> tuple[str, str]:
+        """Post the root message; return (channel id, ts)."""
+        channel = await self._resolve_channel()
+        text, payload = self._render(incident, alerts)
+        try:
+            response = await self._client.chat_postMessage(
+                channel=channel, text=text, blocks=payload, unfurl_links=False
+            )
+        except SlackClientError as exc:
+            raise AdapterError(f"chat.postMessage for {incident.ref} failed: {exc}") from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def update_incident(self, incident: Incident, alerts: Sequence[Alert]) -> None:
+        """Re-render the root message in place."""
+        if incident.slack_channel is None or incident.slack_ts is None:
+            return
+        text, payload = self._render(incident, alerts)
+        try:
+            await self._client.chat_update(
+                channel=incident.slack_channel, ts=incident.slack_ts, text=text, blocks=payload
+            )
+        except SlackClientError as exc:
+            raise AdapterError(f"chat.update for {incident.ref} failed: {exc}") from exc
+
+    async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
+        """Reply in the incident's thread."""
+        if incident.slack_channel is None or incident.slack_ts is None:
+            return
+        try:
+            await self._client.chat_postMessage(
+                channel=incident.slack_channel,
+                thread_ts=incident.slack_ts,
+                text=blocks.timeline_reply(entry),
+            )
+        except SlackClientError as exc:
+            raise AdapterError(f"thread reply for {incident.ref} failed: {exc}") from exc
+
+    def _render(
+        self, incident: Incident, alerts: Sequence[Alert]
+    ) -> tuple[str, list[blocks.Block]]:
+        on_call = self._rotation.on_call(now=self._clock.now()) if self._rotation else None
+        return blocks.incident_message(incident, alerts, sla=self._sla, on_call=on_call)
+
+    async def _resolve_channel(self) -> str:
+        """The alerts channel's id, looked up by name once."""
+        if self._channel_id is not None:
+            return self._channel_id
+        try:
+            async for page in await self._client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=200
+            ):
+                for channel in page["channels"]:
+                    if channel["name"] == self._channel_name:
+                        self._channel_id = str(channel["id"])
+                        return self._channel_id
+        except SlackApiError as exc:
+            raise AdapterError(f"conversations.list failed: {exc}") from exc
+        msg = (
+            f"Slack channel #{self._channel_name} not found; invite the bot or fix "
+            "GPUWARDEN_ALERTS_CHANNEL"
+        )
+        raise AdapterError(msg)

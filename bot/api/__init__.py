@@ -1,0 +1,1 @@
+"""The bot's HTTP surface: ingest, Alertmanager intake, Slack events, incidents, health."""

@@ -1,0 +1,193 @@
+"""The FastAPI application: routes plus the Bolt request handler at ``/slack/events``."""
+
+from __future__ import annotations
+
+import hmac
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from pydantic import ValidationError
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+from bot.api.errors import invalid, on_request_validation
+from bot.api.schemas import IncidentOut, IngestAccepted, IngestPayload, TimelineEntryOut
+from bot.core.errors import NotFound
+from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
+from bot.core.thresholds import Evaluator
+from bot.services import ingest as ingest_service
+
+JSON_SCHEMA_REF = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    """What the HTTP layer needs; built by ``bot.bootstrap``."""
+
+    uow: UnitOfWorkFactory
+    evaluator: Evaluator
+    notifier: Notifier
+    clock: Clock
+    slack: AsyncSlackRequestHandler
+    ingest_token: str
+    max_batch_bytes: int
+    on_startup: Callable[[], Awaitable[None]] | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    """Build the app; nothing is module-level, so tests can make as many as they need."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if deps.on_startup is not None:
+            await deps.on_startup()
+        yield
+
+    app = FastAPI(
+        title="gpuwarden bot",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Ingest from GPU node agents, Slack interactions, incidents and timelines.",
+    )
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    batches = Counter(
+        "gpuwarden_bot_ingest_batches",
+        "Batches received, by outcome",
+        ["outcome"],
+        registry=deps.registry,
+    )
+    samples = Counter(
+        "gpuwarden_bot_ingest_samples", "Samples accepted from agents", registry=deps.registry
+    )
+
+    def bearer(authorization: Annotated[str | None, Header()] = None) -> None:
+        expected = f"Bearer {deps.ingest_token}"
+        if authorization is None or not hmac.compare_digest(authorization, expected):
+            batches.labels("unauthorized").inc()
+            raise HTTPException(
+                401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
+
+    @app.post(
+        "/api/v1/ingest",
+        status_code=202,
+        response_model=IngestAccepted,
+        dependencies=[Depends(bearer)],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": IngestPayload.model_json_schema(ref_template=JSON_SCHEMA_REF)
+                    }
+                },
+            }
+        },
+        summary="Accept a batch of readings and events from a node agent (gzip allowed)",
+    )
+    async def ingest(
+        request: Request, content_encoding: Annotated[str | None, Header()] = None
+    ) -> Response | IngestAccepted:
+        raw = await _read_limited(request, deps.max_batch_bytes)
+        if content_encoding == "gzip":
+            raw = _gunzip(raw, deps.max_batch_bytes)
+        try:
+            payload = IngestPayload.model_validate_json(raw)
+        except ValidationError as exc:
+            batches.labels("invalid").inc()
+            return invalid("batch", list(exc.errors()))
+        result = await ingest_service.ingest(
+            batch=payload.to_batch(),
+            uow=deps.uow,
+            evaluator=deps.evaluator,
+            notifier=deps.notifier,
+            clock=deps.clock,
+        )
+        batches.labels("duplicate" if result.duplicate else "accepted").inc()
+        samples.inc(result.accepted_samples)
+        return IngestAccepted(
+            accepted_samples=result.accepted_samples,
+            accepted_events=result.accepted_events,
+            duplicate=result.duplicate,
+        )
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        return await deps.slack.handle(request)
+
+    _incident_routes(app, deps)
+    _health_routes(app, deps)
+    return app
+
+
+def _incident_routes(app: FastAPI, deps: ApiDeps) -> None:
+    @app.get("/api/v1/incidents", response_model=list[IncidentOut])
+    def list_incidents(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[IncidentOut]:
+        with deps.uow() as tx:
+            return [IncidentOut.of(i) for i in tx.incidents.list(limit=limit)]
+
+    @app.get("/api/v1/incidents/{incident_id}", response_model=IncidentOut)
+    def get_incident(incident_id: int) -> IncidentOut:
+        with deps.uow() as tx:
+            try:
+                return IncidentOut.of(tx.incidents.get(incident_id))
+            except NotFound as exc:
+                raise HTTPException(404, str(exc)) from exc
+
+    @app.get("/api/v1/incidents/{incident_id}/timeline", response_model=list[TimelineEntryOut])
+    def timeline(
+        incident_id: int,
+        format: Annotated[str, Query(pattern="^json$")] = "json",  # noqa: A002
+    ) -> list[TimelineEntryOut]:
+        del format  # only JSON so far; Markdown, CSV and HTML exports arrive with issue 5
+        with deps.uow() as tx:
+            try:
+                tx.incidents.get(incident_id)
+            except NotFound as exc:
+                raise HTTPException(404, str(exc)) from exc
+            return [TimelineEntryOut.of(e) for e in tx.timeline.list(incident_id)]
+
+
+def _health_routes(app: FastAPI, deps: ApiDeps) -> None:
+    @app.get("/healthz", response_class=PlainTextResponse)
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/readyz", response_class=PlainTextResponse)
+    def readyz() -> str:
+        with deps.uow() as tx:
+            tx.incidents.list(limit=1)
+        return "ready"
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(deps.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes without buffering it all."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"batch larger than {limit} bytes; send smaller batches")
+    return bytes(body)
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress a gzip body, refusing corrupt data (400) and zip bombs (413)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise HTTPException(400, f"body is not valid gzip: {exc}") from exc
+    if len(out) > limit:
+        raise HTTPException(413, f"decompressed batch larger than {limit} bytes")
+    return out

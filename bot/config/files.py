@@ -1,0 +1,256 @@
+"""YAML configuration files: rules, SLA policy, on-call schedules and permissions.
+
+Each file is validated by a pydantic schema and turned into the pure values of ``bot.core``.
+Every error names the file, the key and what was expected, e.g.
+``rules.yaml: rules[0].warn: expected a number, got 'high'``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import ConfigError
+from bot.core.incidents import Severity
+from bot.core.policy import AccessPolicy, Rotation, SeverityPolicy, SlaPolicy
+from bot.core.thresholds import ThresholdRule
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+M = TypeVar("M", bound=BaseModel)
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a string such as ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"``."""
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        msg = f"expected a duration such as 30s, 5m, 1h or 7d, got {value!r}"
+        raise ValueError(msg)
+    return float(match.group(1)) * _UNIT_S[match.group(2) or "s"]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ForDurations(_Strict):
+    warn: Duration = 0.0
+    crit: Duration = 0.0
+
+
+class _Severities(_Strict):
+    warn: Severity = Severity.P3
+    crit: Severity = Severity.P3
+
+
+class ThresholdRuleSpec(_Strict):
+    """One ``type: threshold`` rule in rules.yaml."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["threshold"]
+    metric: str
+    warn: float
+    crit: float
+    recover: float
+    for_: _ForDurations = Field(default_factory=_ForDurations, alias="for")
+    group_by: tuple[str, ...] = ()
+    match: dict[str, str] = Field(default_factory=dict)
+    severity: _Severities = Field(default_factory=_Severities)
+    summary: str = "{metric} at {value:.2f} on {labels}"
+
+    def to_rule(self) -> ThresholdRule:
+        """The pure rule value."""
+        return ThresholdRule(
+            name=self.name,
+            metric=self.metric,
+            warn=self.warn,
+            crit=self.crit,
+            recover=self.recover,
+            for_warn_s=self.for_.warn,
+            for_crit_s=self.for_.crit,
+            group_by=self.group_by,
+            match=tuple(sorted(self.match.items())),
+            severity_warn=self.severity.warn,
+            severity_crit=self.severity.crit,
+            summary=self.summary,
+        )
+
+
+class RulesFile(_Strict):
+    """rules.yaml."""
+
+    rules: list[ThresholdRuleSpec]
+
+    @field_validator("rules")
+    @classmethod
+    def _ordered_thresholds(cls, rules: list[ThresholdRuleSpec]) -> list[ThresholdRuleSpec]:
+        names = [r.name for r in rules]
+        for rule in rules:
+            if not rule.recover < rule.warn <= rule.crit:
+                msg = (
+                    f"rule {rule.name!r}: expected recover < warn <= crit, got recover="
+                    f"{rule.recover}, warn={rule.warn}, crit={rule.crit}"
+                )
+                raise ValueError(msg)
+            if names.count(rule.name) > 1:
+                msg = f"rule name {rule.name!r} is used more than once; names must be unique"
+                raise ValueError(msg)
+        return rules
+
+
+class _SeveritySpec(_Strict):
+    description: str
+    ack: Duration = Field(gt=0)
+    resolve: Duration = Field(gt=0)
+    goal: Literal["restore", "mitigate", "root-cause"]
+    action: str
+
+
+class SlaFile(_Strict):
+    """sla.yaml."""
+
+    severities: dict[Severity, _SeveritySpec]
+    reminders: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = (0.5, 0.8)
+
+    @field_validator("severities")
+    @classmethod
+    def _all_levels(cls, value: dict[Severity, _SeveritySpec]) -> dict[Severity, _SeveritySpec]:
+        missing = [s.value for s in Severity if s not in value]
+        if missing:
+            msg = f"expected every severity P1, P2, P3 to be defined; missing {', '.join(missing)}"
+            raise ValueError(msg)
+        return value
+
+    def to_policy(self) -> SlaPolicy:
+        """The pure policy value."""
+        levels = tuple(
+            SeverityPolicy(sev, s.description, s.ack, s.resolve, s.goal, s.action)
+            for sev, s in sorted(self.severities.items())
+        )
+        return SlaPolicy(levels, self.reminders)
+
+
+class _ScheduleSpec(_Strict):
+    name: str
+    users: tuple[str, ...] = Field(min_length=1)
+    every: Literal["1d", "7d"]
+    handoff: time
+    timezone: str = "UTC"
+    start: date
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"expected an IANA time zone such as Europe/Berlin, got {value!r}"
+            raise ValueError(msg) from exc
+        return value
+
+    def to_rotation(self) -> Rotation:
+        zone = ZoneInfo(self.timezone)
+        start = datetime.combine(self.start, self.handoff, tzinfo=zone)
+        days = 1 if self.every == "1d" else 7
+        return Rotation(self.name, self.users, days, self.handoff, self.timezone, start)
+
+
+class OncallFile(_Strict):
+    """oncall.yaml."""
+
+    schedules: list[_ScheduleSpec] = Field(min_length=1)
+
+
+class RbacFile(_Strict):
+    """rbac.yaml."""
+
+    permissions: dict[Literal["acknowledge", "resolve"], tuple[str, ...]]
+
+    def to_policy(self) -> AccessPolicy:
+        """The pure access policy."""
+        return AccessPolicy(tuple((a, frozenset(u)) for a, u in sorted(self.permissions.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    """Everything the YAML files configure, as pure values."""
+
+    rules: tuple[ThresholdRule, ...]
+    sla: SlaPolicy
+    rotations: tuple[Rotation, ...]
+    access: AccessPolicy
+
+
+def load_config(config_dir: Path | None) -> BotConfig:
+    """Load every file from ``config_dir``, falling back to the shipped defaults per file."""
+    rules = _load(config_dir, "rules.yaml", RulesFile)
+    sla = _load(config_dir, "sla.yaml", SlaFile)
+    oncall = _load(config_dir, "oncall.yaml", OncallFile)
+    rbac = _load(config_dir, "rbac.yaml", RbacFile)
+    return BotConfig(
+        rules=tuple(r.to_rule() for r in rules.rules),
+        sla=sla.to_policy(),
+        rotations=tuple(s.to_rotation() for s in oncall.schedules),
+        access=rbac.to_policy(),
+    )
+
+
+def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
+    path = config_dir / name if config_dir is not None else None
+    if path is None or not path.exists():
+        path = DEFAULTS_DIR / name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(document)"
+        raise ConfigError(source=str(path), key=where, expected="valid YAML") from exc
+    except OSError as exc:
+        raise ConfigError(
+            source=str(path), key="(file)", expected=f"a readable file: {exc}"
+        ) from exc
+    try:
+        return schema.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise config_error(str(path), exc) from exc
+
+
+def config_error(source: str, exc: ValidationError) -> ConfigError:
+    """A ConfigError naming the first invalid key of a pydantic validation error."""
+    first = exc.errors()[0]
+    key = format_location(first["loc"]) or "(top level)"
+    return ConfigError(source=source, key=key, expected=describe_problem(first))
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """``("rules", 0, "warn")`` → ``rules[0].warn``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe_problem(error: Any) -> str:
+    """What was expected, and what was given, in words."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] in {"missing", "extra_forbidden"}:
+        return "required key is missing" if error["type"] == "missing" else "unknown key"
+    given = error.get("input")
+    if isinstance(given, dict | list) or given is None:
+        return f"expected: {message}"
+    return f"expected: {message} (got {given!r})"

@@ -1,0 +1,180 @@
+"""Threshold rules with value hysteresis and per-level ``for`` durations.
+
+A series enters *warn* at ``warn`` and *crit* at ``crit`` once the value has stayed there for the
+level's ``for`` duration; it is resolved only when the value falls to ``recover`` or below. Values
+between ``recover`` and ``warn`` keep a firing alert firing (the hysteresis band), so a signal that
+oscillates around the warn line does not flap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bot.core.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind, fingerprint
+from bot.core.signals import Sample
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    """A static threshold on one metric, for values where higher is worse."""
+
+    name: str
+    metric: str
+    warn: float
+    crit: float
+    recover: float
+    for_warn_s: float = 0.0
+    for_crit_s: float = 0.0
+    group_by: tuple[str, ...] = ()
+    match: tuple[tuple[str, str], ...] = ()
+    severity_warn: str = "P3"
+    severity_crit: str = "P3"
+    summary: str = "{metric} at {value:.2f} on {labels}"
+
+    def __post_init__(self) -> None:
+        if not self.recover < self.warn <= self.crit:
+            msg = (
+                f"rule {self.name!r}: expected recover < warn <= crit, "
+                f"got recover={self.recover}, warn={self.warn}, crit={self.crit}"
+            )
+            raise ValueError(msg)
+
+    def applies_to(self, sample: Sample) -> bool:
+        """Whether this rule watches the sample's series."""
+        if sample.series.metric != self.metric:
+            return False
+        labels = dict(sample.series.labels)
+        return all(labels.get(k) == v for k, v in self.match)
+
+    def identifying_labels(self, sample: Sample) -> tuple[tuple[str, str], ...]:
+        """The labels that tell one alert of this rule from another."""
+        if not self.group_by:
+            return sample.series.labels
+        labels = dict(sample.series.labels)
+        return tuple((k, labels.get(k, "")) for k in self.group_by)
+
+    def severity(self, level: Level) -> str:
+        """Incident severity (P1/P2/P3) for an alert of this rule at ``level``."""
+        return self.severity_crit if level is Level.CRIT else self.severity_warn
+
+    def describe(self, value: float, labels: tuple[tuple[str, str], ...]) -> str:
+        """Human summary of an alert of this rule."""
+        text = ", ".join(f"{k}={v}" for k, v in labels)
+        return self.summary.format(metric=self.metric, value=value, labels=text, **dict(labels))
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesState:
+    """What evaluation remembers about one alert between samples."""
+
+    alert: Alert | None = None
+    # since when the value has been continuously at or above warn / crit (for ``for`` durations)
+    warn_since: float | None = None
+    crit_since: float | None = None
+
+
+def evaluate(
+    rule: ThresholdRule, state: SeriesState, sample: Sample
+) -> tuple[SeriesState, AlertTransition | None]:
+    """Advance one alert's state by one sample; return the new state and any transition."""
+    value, now = sample.value, sample.ts
+    labels = rule.identifying_labels(sample)
+    warn_since = _since(state.warn_since, now, holds=value >= rule.warn)
+    crit_since = _since(state.crit_since, now, holds=value >= rule.crit)
+    level = _level_held(rule, now, warn_since, crit_since)
+    alert = state.alert
+
+    if alert is None or alert.state is AlertState.RESOLVED:
+        if level is None:
+            return SeriesState(None, warn_since, crit_since), None
+        fired = Alert(
+            fingerprint=fingerprint(rule.name, labels),
+            rule=rule.name,
+            labels=labels,
+            state=AlertState.FIRING,
+            level=level,
+            value=value,
+            started_at=warn_since if warn_since is not None else now,
+            summary=rule.describe(value, labels),
+            fired_at=now,
+        )
+        return _moved(fired, warn_since, crit_since, TransitionKind.FIRED, now)
+
+    # the alert is firing: only the recover value ends it (value hysteresis)
+    if value <= rule.recover:
+        resolved = replace(alert, state=AlertState.RESOLVED, value=value, resolved_at=now)
+        return _moved(resolved, None, None, TransitionKind.RESOLVED, now)
+    updated = replace(alert, value=value, summary=rule.describe(value, labels))
+    if alert.level is Level.WARN and level is Level.CRIT:
+        return _moved(
+            replace(updated, level=level), warn_since, crit_since, TransitionKind.ESCALATED, now
+        )
+    if alert.level is Level.CRIT and value < rule.warn:
+        return _moved(
+            replace(updated, level=Level.WARN),
+            warn_since,
+            crit_since,
+            TransitionKind.DEESCALATED,
+            now,
+        )
+    return SeriesState(updated, warn_since, crit_since), None
+
+
+def _since(previous: float | None, now: float, *, holds: bool) -> float | None:
+    """Start of the current unbroken run of a condition, or None when it does not hold."""
+    if not holds:
+        return None
+    return now if previous is None else previous
+
+
+def _moved(
+    alert: Alert,
+    warn_since: float | None,
+    crit_since: float | None,
+    kind: TransitionKind,
+    now: float,
+) -> tuple[SeriesState, AlertTransition]:
+    return SeriesState(alert, warn_since, crit_since), AlertTransition(kind, alert, now)
+
+
+def _level_held(
+    rule: ThresholdRule, now: float, warn_since: float | None, crit_since: float | None
+) -> Level | None:
+    """The highest level whose ``for`` duration the value has satisfied."""
+    if crit_since is not None and now - crit_since >= rule.for_crit_s:
+        return Level.CRIT
+    if warn_since is not None and now - warn_since >= rule.for_warn_s:
+        return Level.WARN
+    return None
+
+
+class Evaluator:
+    """Evaluates every rule against a stream of samples, remembering each series' state.
+
+    Deterministic and free of I/O: samples in, transitions out.
+    """
+
+    def __init__(self, rules: tuple[ThresholdRule, ...]) -> None:
+        self._rules = rules
+        self._states: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesState] = {}
+
+    def observe(self, sample: Sample) -> list[AlertTransition]:
+        """Feed one sample to every rule that watches its series."""
+        transitions = []
+        for rule in self._rules:
+            if not rule.applies_to(sample):
+                continue
+            key = (rule.name, rule.identifying_labels(sample))
+            state, transition = evaluate(rule, self._states.get(key, SeriesState()), sample)
+            self._states[key] = state
+            if transition is not None:
+                transitions.append(transition)
+        return transitions
+
+    def restore(self, alert: Alert) -> None:
+        """Resume a firing alert after a restart, so it resolves instead of firing again."""
+        self._states[(alert.rule, alert.labels)] = SeriesState(alert)
+
+    def rule(self, name: str) -> ThresholdRule:
+        """The rule with this name."""
+        return next(r for r in self._rules if r.name == name)

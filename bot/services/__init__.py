@@ -1,0 +1,1 @@
+"""Use cases: one verb each, keyword-only arguments, ports passed in."""

@@ -1,0 +1,137 @@
+"""Turning alert transitions into incidents, timeline entries and Slack updates."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot import messages
+from bot.core.alerts import Alert, AlertState, AlertTransition, TransitionKind
+from bot.core.errors import AdapterError
+from bot.core.incidents import Incident, Severity, TimelineEntry
+from bot.core.ports import Notifier, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+_TEXT = {
+    TransitionKind.FIRED: messages.ALERT_FIRED,
+    TransitionKind.ESCALATED: messages.ALERT_ESCALATED,
+    TransitionKind.DEESCALATED: messages.ALERT_DEESCALATED,
+    TransitionKind.RESOLVED: messages.ALERT_RESOLVED,
+}
+
+
+def group_key(alert: Alert) -> str:
+    """Alerts of one node share an incident; alerts without a node group by rule."""
+    node = alert.label("node")
+    return f"node:{node}" if node else f"rule:{alert.rule}"
+
+
+async def handle_transition(
+    *,
+    transition: AlertTransition,
+    severity: Severity,
+    uow: UnitOfWorkFactory,
+    notifier: Notifier,
+) -> Incident | None:
+    """Persist the alert, attach it to an incident (opening one if needed) and tell Slack."""
+    alert = transition.alert
+    text = _TEXT[transition.kind].format(level=alert.level.upper(), summary=alert.summary)
+    with uow() as tx:
+        incident = _incident_for(tx, transition, severity)
+        if incident is None:
+            tx.alerts.upsert(alert)
+            tx.commit()
+            return None
+        tx.alerts.upsert(alert, incident_id=incident.id)
+        entry = tx.timeline.append(
+            TimelineEntry(incident.id, transition.at, f"alert.{transition.kind}", text)
+        )
+        alerts = tx.alerts.for_incident(incident.id)
+        entries = [entry]
+        if transition.kind is TransitionKind.RESOLVED and all(
+            a.state is not AlertState.FIRING for a in alerts
+        ):
+            clear = messages.ALL_ALERTS_CLEAR.format(ref=incident.ref)
+            entries.append(
+                tx.timeline.append(
+                    TimelineEntry(incident.id, transition.at, "incident.clear", clear)
+                )
+            )
+        tx.commit()
+    return await show_in_slack(
+        uow=uow, notifier=notifier, incident=incident, alerts=alerts, entries=entries
+    )
+
+
+def _incident_for(
+    tx: UnitOfWork, transition: AlertTransition, severity: Severity
+) -> Incident | None:
+    """The incident this alert belongs to; a new one only when an alert fires."""
+    alert = transition.alert
+    if transition.kind is not TransitionKind.FIRED:
+        incident_id = tx.alerts.incident_of(alert.fingerprint)
+        return tx.incidents.get(incident_id) if incident_id is not None else None
+    existing = tx.incidents.find_open(group_key=group_key(alert))
+    if existing is not None:
+        return existing
+    created = tx.incidents.create(
+        title=alert.summary,
+        severity=severity,
+        group_key=group_key(alert),
+        created_at=transition.at,
+    )
+    tx.timeline.append(
+        TimelineEntry(
+            created.id,
+            transition.at,
+            "incident.opened",
+            messages.INCIDENT_OPENED.format(
+                ref=created.ref, severity=severity, title=created.title
+            ),
+        )
+    )
+    return created
+
+
+async def show_in_slack(
+    *,
+    uow: UnitOfWorkFactory,
+    notifier: Notifier,
+    incident: Incident,
+    alerts: list[Alert],
+    entries: list[TimelineEntry],
+) -> Incident:
+    """Post (or re-render) the incident's root message and add ``entries`` to its thread.
+
+    An incident whose root message could not be posted before is posted now. A Slack failure is
+    logged and leaves the incident and its timeline intact in the database.
+    """
+    try:
+        if incident.slack_ts is None:
+            channel, ts = await notifier.post_incident(incident, alerts)
+            incident = _remember_message(uow, incident, channel, ts)
+        else:
+            await notifier.update_incident(incident, alerts)
+        for entry in entries:
+            await notifier.post_timeline(incident, entry)
+    except AdapterError:
+        log.exception("could not show %s in Slack; it stays on the timeline", incident.ref)
+    return incident
+
+
+def _remember_message(
+    uow: UnitOfWorkFactory, incident: Incident, channel: str, ts: str
+) -> Incident:
+    """Store where the incident's root message lives (retrying once if the row moved on)."""
+    for _ in range(3):
+        with uow() as tx:
+            current = tx.incidents.get(incident.id)
+            updated = replace(
+                current, slack_channel=channel, slack_ts=ts, version=current.version + 1
+            )
+            if tx.incidents.save(updated, expected_version=current.version):
+                tx.commit()
+                return updated
+    msg = f"{incident.ref}: could not record its Slack message after 3 attempts"
+    raise AdapterError(msg)
