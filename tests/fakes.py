@@ -1,0 +1,50 @@
+"""Fakes that implement the bot's ports, for unit tests of services (no I/O, frozen time)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.core.alerts import Alert
+from bot.core.errors import AdapterError
+from bot.core.incidents import Incident, TimelineEntry
+
+
+@dataclass
+class FrozenClock:
+    """A clock that moves only when told to."""
+
+    t: float = 1_800_000_000.0
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@dataclass
+class FakeNotifier:
+    """Records what would have been shown in Slack; ``down`` makes every call fail."""
+
+    down: bool = False
+    posted: list[Incident] = field(default_factory=list)
+    updated: list[Incident] = field(default_factory=list)
+    replies: list[tuple[int, str]] = field(default_factory=list)
+
+    def _check(self) -> None:
+        if self.down:
+            raise AdapterError("Slack is down")
+
+    async def post_incident(self, incident: Incident, alerts: Sequence[Alert]) -> tuple[str, str]:
+        self._check()
+        self.posted.append(incident)
+        return "C0GPUALERTS", f"{len(self.posted)}.000100"
+
+    async def update_incident(self, incident: Incident, alerts: Sequence[Alert]) -> None:
+        self._check()
+        self.updated.append(incident)
+
+    async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
+        self._check()
+        self.replies.append((incident.id, entry.text))
