@@ -67,7 +67,11 @@ class AlertRepository(Protocol):
     """Alerts, persisted on every transition."""
 
     def upsert(self, alert: Alert, *, incident_id: int | None = None) -> None:
-        """Insert or replace the alert with this fingerprint."""
+        """Insert or replace the alert with this fingerprint.
+
+        ``incident_id=None`` keeps the alert's current incident; an unknown incident raises
+        NotFound.
+        """
         ...
 
     def get(self, fingerprint: str) -> Alert:

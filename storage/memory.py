@@ -1,0 +1,322 @@
+"""In-memory unit of work with the SQL one's contract, for unit tests of services.
+
+Several :class:`InMemoryUnitOfWork` built on one :class:`InMemoryStore` see the same committed
+data. Writes stay pending in the unit of work until ``commit``; reads see the unit's own
+pending writes over what is committed (read committed, as on PostgreSQL). Ids come from
+per-table counters that, like database sequences, are not given back on rollback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+from bot.core.alerts import Alert, AlertState
+from bot.core.errors import NotFound
+from bot.core.incidents import (
+    OPEN_STATUSES,
+    AuditEntry,
+    Incident,
+    IncidentStatus,
+    Node,
+    Severity,
+    TimelineEntry,
+)
+from bot.core.ports import (
+    AlertRepository,
+    AuditRepository,
+    IncidentRepository,
+    IngestLedger,
+    NodeRepository,
+    TimelineRepository,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredAlert:
+    alert: Alert
+    incident_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    node: str
+    received_at: float
+
+
+@dataclass
+class InMemoryStore:
+    """Committed data shared by every unit of work built on it."""
+
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    timeline: dict[int, TimelineEntry] = field(default_factory=dict)
+    alerts: dict[str, _StoredAlert] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    audit: dict[int, AuditEntry] = field(default_factory=dict)
+    ingest: dict[str, _Batch] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _sequences: dict[str, Iterator[int]] = field(default_factory=dict, init=False, repr=False)
+
+    def next_id(self, table: str) -> int:
+        """Next id of ``table``, starting at 1."""
+        with self.lock:
+            return next(self._sequences.setdefault(table, itertools.count(1)))
+
+
+class _Table(Generic[K, V]):
+    """One table as a unit of work sees it: its pending writes over the committed rows."""
+
+    def __init__(self, committed: dict[K, V], lock: threading.Lock) -> None:
+        self._committed = committed
+        self._lock = lock
+        self._pending: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        if key in self._pending:
+            return self._pending[key]
+        with self._lock:
+            return self._committed.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self._pending[key] = value
+
+    def rows(self) -> list[V]:
+        with self._lock:
+            merged = {**self._committed, **self._pending}
+        return list(merged.values())
+
+    def commit(self) -> None:
+        """Publish the pending writes; the caller holds the store's lock."""
+        self._committed.update(self._pending)
+        self._pending.clear()
+
+
+class MemoryIncidentRepository:
+    """Incidents in memory, with compare-and-set updates on ``version``."""
+
+    def __init__(self, store: InMemoryStore, table: _Table[int, Incident]) -> None:
+        self._store = store
+        self._table = table
+
+    def create(
+        self, *, title: str, severity: Severity, group_key: str, created_at: float
+    ) -> Incident:
+        """Store a new triggered incident and return it with its id."""
+        incident = Incident(
+            id=self._store.next_id("incident"),
+            title=title,
+            severity=severity,
+            status=IncidentStatus.TRIGGERED,
+            group_key=group_key,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        self._table.put(incident.id, incident)
+        return incident
+
+    def get(self, incident_id: int) -> Incident:
+        """The incident with this id; raises NotFound."""
+        incident = self._table.get(incident_id)
+        if incident is None:
+            msg = f"No incident with id {incident_id}."
+            raise NotFound(msg)
+        return incident
+
+    def list(
+        self, *, statuses: frozenset[IncidentStatus] | None = None, limit: int = 100
+    ) -> list[Incident]:
+        """Newest first, optionally only those in ``statuses``."""
+        chosen = [i for i in self._table.rows() if statuses is None or i.status in statuses]
+        return sorted(chosen, key=lambda i: (i.created_at, i.id), reverse=True)[:limit]
+
+    def find_open(self, *, group_key: str) -> Incident | None:
+        """The newest open incident of this group, if any."""
+        open_ones = [
+            i for i in self._table.rows() if i.group_key == group_key and i.status in OPEN_STATUSES
+        ]
+        return max(open_ones, key=lambda i: (i.created_at, i.id), default=None)
+
+    def save(self, incident: Incident, *, expected_version: int) -> bool:
+        """Write ``incident`` only if the stored version is ``expected_version``."""
+        stored = self._table.get(incident.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        self._table.put(incident.id, incident)
+        return True
+
+
+class MemoryTimelineRepository:
+    """Timelines in memory."""
+
+    def __init__(
+        self,
+        store: InMemoryStore,
+        table: _Table[int, TimelineEntry],
+        incidents: MemoryIncidentRepository,
+    ) -> None:
+        self._store = store
+        self._table = table
+        self._incidents = incidents
+
+    def append(self, entry: TimelineEntry) -> TimelineEntry:
+        """Store an entry and return it with its id; raises NotFound for an unknown incident."""
+        self._incidents.get(entry.incident_id)
+        entry_id = self._store.next_id("timeline_entry")
+        stored = replace(entry, id=entry_id)
+        self._table.put(entry_id, stored)
+        return stored
+
+    def list(self, incident_id: int) -> list[TimelineEntry]:
+        """All entries of one incident, oldest first."""
+        entries = [e for e in self._table.rows() if e.incident_id == incident_id]
+        return sorted(entries, key=lambda e: (e.at, e.id))
+
+
+class MemoryAlertRepository:
+    """Alerts in memory, keyed by fingerprint."""
+
+    def __init__(
+        self, table: _Table[str, _StoredAlert], incidents: MemoryIncidentRepository
+    ) -> None:
+        self._table = table
+        self._incidents = incidents
+
+    def upsert(self, alert: Alert, *, incident_id: int | None = None) -> None:
+        """Insert or replace the alert; ``incident_id=None`` keeps the incident it had."""
+        if incident_id is None:
+            incident_id = self.incident_of(alert.fingerprint)
+        else:
+            self._incidents.get(incident_id)
+        self._table.put(alert.fingerprint, _StoredAlert(alert, incident_id))
+
+    def get(self, fingerprint: str) -> Alert:
+        """The alert with this fingerprint; raises NotFound."""
+        stored = self._table.get(fingerprint)
+        if stored is None:
+            msg = f"No alert with fingerprint {fingerprint}."
+            raise NotFound(msg)
+        return stored.alert
+
+    def for_incident(self, incident_id: int) -> list[Alert]:
+        """Alerts attached to one incident, oldest first."""
+        alerts = [s.alert for s in self._table.rows() if s.incident_id == incident_id]
+        return sorted(alerts, key=lambda a: (a.started_at, a.fingerprint))
+
+    def incident_of(self, fingerprint: str) -> int | None:
+        """Id of the incident this alert is attached to; None if unattached or unknown."""
+        stored = self._table.get(fingerprint)
+        return None if stored is None else stored.incident_id
+
+    def list_firing(self) -> list[Alert]:
+        """Alerts currently firing, by fingerprint."""
+        firing = [s.alert for s in self._table.rows() if s.alert.state is AlertState.FIRING]
+        return sorted(firing, key=lambda a: a.fingerprint)
+
+
+class MemoryNodeRepository:
+    """GPU nodes in memory."""
+
+    def __init__(self, table: _Table[str, Node]) -> None:
+        self._table = table
+
+    def touch(self, node: Node) -> None:
+        """Record that a node reported (insert or update)."""
+        self._table.put(node.name, node)
+
+    def list(self) -> list[Node]:
+        """All known nodes, by name."""
+        return sorted(self._table.rows(), key=lambda n: n.name)
+
+
+class MemoryAuditRepository:
+    """The audit log in memory."""
+
+    def __init__(self, store: InMemoryStore, table: _Table[int, AuditEntry]) -> None:
+        self._store = store
+        self._table = table
+
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        """Store an entry and return it with its id."""
+        entry_id = self._store.next_id("audit_entry")
+        stored = replace(entry, id=entry_id)
+        self._table.put(entry_id, stored)
+        return stored
+
+    def list(self, *, limit: int = 100) -> list[AuditEntry]:
+        """Newest first."""
+        return sorted(self._table.rows(), key=lambda e: (e.at, e.id), reverse=True)[:limit]
+
+
+class MemoryIngestLedger:
+    """Accepted batch ids in memory."""
+
+    def __init__(self, table: _Table[str, _Batch]) -> None:
+        self._table = table
+
+    def record(self, batch_id: str, *, node: str, received_at: float) -> bool:
+        """Remember ``batch_id``; False if it had been recorded before."""
+        if self._table.get(batch_id) is not None:
+            return False
+        self._table.put(batch_id, _Batch(node, received_at))
+        return True
+
+
+class InMemoryUnitOfWork:
+    """One transaction over the in-memory repositories; leaving without ``commit`` discards."""
+
+    incidents: IncidentRepository
+    timeline: TimelineRepository
+    alerts: AlertRepository
+    nodes: NodeRepository
+    audit: AuditRepository
+    ingest: IngestLedger
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._commits: list[Callable[[], None]] = []
+
+    def __enter__(self) -> Self:
+        store = self._store
+        incident_table = _Table(store.incidents, store.lock)
+        timeline_table = _Table(store.timeline, store.lock)
+        alert_table = _Table(store.alerts, store.lock)
+        node_table = _Table(store.nodes, store.lock)
+        audit_table = _Table(store.audit, store.lock)
+        ingest_table = _Table(store.ingest, store.lock)
+        incidents = MemoryIncidentRepository(store, incident_table)
+        self.incidents = incidents
+        self.timeline = MemoryTimelineRepository(store, timeline_table, incidents)
+        self.alerts = MemoryAlertRepository(alert_table, incidents)
+        self.nodes = MemoryNodeRepository(node_table)
+        self.audit = MemoryAuditRepository(store, audit_table)
+        self.ingest = MemoryIngestLedger(ingest_table)
+        self._commits = [
+            incident_table.commit,
+            timeline_table.commit,
+            alert_table.commit,
+            node_table.commit,
+            audit_table.commit,
+            ingest_table.commit,
+        ]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._commits = []
+
+    def commit(self) -> None:
+        """Make every write since ``__enter__`` visible to other units of work."""
+        with self._store.lock:
+            for commit_table in self._commits:
+                commit_table()
