@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+from aiohttp import ClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import blocks
 from bot.core.alerts import Alert
@@ -13,6 +15,17 @@ from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, TimelineEntry
 from bot.core.policy import Rotation, SlaPolicy
 from bot.core.ports import Clock
+
+# what a Web API call can fail with: Slack's answer, or the network under the async client
+_FAILURES = (SlackClientError, ClientError, TimeoutError)
+
+
+async def _call(what: str, request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """Await one Web API call, turning every failure into an AdapterError naming the call."""
+    try:
+        return await request
+    except _FAILURES as exc:
+        raise AdapterError(f"{what} failed: {exc}") from exc
 
 
 class SlackNotifier:
@@ -38,12 +51,12 @@ class SlackNotifier:
         """Post the root message; return (channel id, ts)."""
         channel = await self._resolve_channel()
         text, payload = self._render(incident, alerts)
-        try:
-            response = await self._client.chat_postMessage(
+        response = await _call(
+            f"chat.postMessage for {incident.ref}",
+            self._client.chat_postMessage(
                 channel=channel, text=text, blocks=payload, unfurl_links=False
-            )
-        except SlackClientError as exc:
-            raise AdapterError(f"chat.postMessage for {incident.ref} failed: {exc}") from exc
+            ),
+        )
         return str(response["channel"]), str(response["ts"])
 
     async def update_incident(self, incident: Incident, alerts: Sequence[Alert]) -> None:
@@ -51,25 +64,25 @@ class SlackNotifier:
         if incident.slack_channel is None or incident.slack_ts is None:
             return
         text, payload = self._render(incident, alerts)
-        try:
-            await self._client.chat_update(
+        await _call(
+            f"chat.update for {incident.ref}",
+            self._client.chat_update(
                 channel=incident.slack_channel, ts=incident.slack_ts, text=text, blocks=payload
-            )
-        except SlackClientError as exc:
-            raise AdapterError(f"chat.update for {incident.ref} failed: {exc}") from exc
+            ),
+        )
 
     async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
         """Reply in the incident's thread."""
         if incident.slack_channel is None or incident.slack_ts is None:
             return
-        try:
-            await self._client.chat_postMessage(
+        await _call(
+            f"thread reply for {incident.ref}",
+            self._client.chat_postMessage(
                 channel=incident.slack_channel,
                 thread_ts=incident.slack_ts,
                 text=blocks.timeline_reply(entry),
-            )
-        except SlackClientError as exc:
-            raise AdapterError(f"thread reply for {incident.ref} failed: {exc}") from exc
+            ),
+        )
 
     def _render(
         self, incident: Incident, alerts: Sequence[Alert]
@@ -81,15 +94,19 @@ class SlackNotifier:
         """The alerts channel's id, looked up by name once."""
         if self._channel_id is not None:
             return self._channel_id
-        try:
-            async for page in await self._client.conversations_list(
+        first = await _call(
+            "conversations.list",
+            self._client.conversations_list(
                 types="public_channel,private_channel", exclude_archived=True, limit=200
-            ):
+            ),
+        )
+        try:
+            async for page in first:
                 for channel in page["channels"]:
                     if channel["name"] == self._channel_name:
                         self._channel_id = str(channel["id"])
                         return self._channel_id
-        except SlackApiError as exc:
+        except _FAILURES as exc:
             raise AdapterError(f"conversations.list failed: {exc}") from exc
         msg = (
             f"Slack channel #{self._channel_name} not found; invite the bot or fix "
