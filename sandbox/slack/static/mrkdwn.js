@@ -1,0 +1,89 @@
+// Slack mrkdwn → DOM nodes. Builds nodes with textContent only, so message content can never
+// inject HTML. Supports *bold*, _italic_, ~strike~, `code`, ```pre```, <url|text>, <@U…>,
+// <#C…|name>, <!here>, and Slack's &amp; &lt; &gt; escapes.
+"use strict";
+
+(function () {
+  const INLINE = /(`[^`\n]+`)|(<[^<>\n]+>)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/g;
+  const SAFE_URL = /^(https?:|mailto:)/i;
+  const SPECIAL = { here: "@here", channel: "@channel", everyone: "@everyone" };
+
+  function unescape(text) {
+    return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function angle(token, users) {
+    const [target, label] = token.slice(1, -1).split("|", 2);
+    if (target.startsWith("@")) {
+      const user = users[target.slice(1)];
+      return el("span", "mention", "@" + (label || (user ? user.name : target.slice(1))));
+    }
+    if (target.startsWith("#")) return el("span", "mention", "#" + (label || target.slice(1)));
+    if (target.startsWith("!")) {
+      const name = target.slice(1).split("^")[0];
+      return el("span", "mention", label || SPECIAL[name] || "@" + name);
+    }
+    const url = unescape(target);
+    if (!SAFE_URL.test(url)) return document.createTextNode(unescape(token));
+    const link = el("a", null, unescape(label || target));
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return link;
+  }
+
+  function styled(tag, token, users) {
+    const node = el(tag);
+    node.appendChild(inline(token.slice(1, -1), users));
+    return node;
+  }
+
+  function token(match, users) {
+    const [text, code, ang, bold, italic, strike] = match;
+    if (code) return el("code", null, unescape(code.slice(1, -1)));
+    if (ang) return angle(ang, users);
+    if (bold) return styled("strong", bold, users);
+    if (italic) return styled("em", italic, users);
+    if (strike) return styled("s", strike, users);
+    return document.createTextNode(text);
+  }
+
+  function inline(text, users) {
+    const out = document.createDocumentFragment();
+    let last = 0;
+    for (const match of text.matchAll(INLINE)) {
+      if (match.index > last) out.appendChild(document.createTextNode(unescape(text.slice(last, match.index))));
+      out.appendChild(token(match, users));
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) out.appendChild(document.createTextNode(unescape(text.slice(last))));
+    return out;
+  }
+
+  function lines(text, users) {
+    const out = document.createDocumentFragment();
+    text.split("\n").forEach((line, index) => {
+      if (index > 0) out.appendChild(document.createElement("br"));
+      out.appendChild(inline(line, users));
+    });
+    return out;
+  }
+
+  function render(text, users) {
+    const out = document.createDocumentFragment();
+    String(text || "").split("```").forEach((part, index) => {
+      if (index % 2 === 1) out.appendChild(el("pre", null, unescape(part.replace(/^\n/, ""))));
+      else out.appendChild(lines(part, users));
+    });
+    return out;
+  }
+
+  window.Mrkdwn = { render, el };
+})();

@@ -1,0 +1,75 @@
+"""The Web API endpoint ``/api/<method>``: reads args and token, and answers, as Slack does.
+
+Slack answers HTTP 200 with ``{"ok": false, "error": …}`` for every failure except rate limiting,
+which is HTTP 429 with a ``Retry-After`` header.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.slack.arguments import Args
+from sandbox.slack.errors import SlackError
+from sandbox.slack.methods import METHODS
+from sandbox.slack.ratelimit import RateLimiter
+from sandbox.slack.workspace import Workspace
+
+
+def web_api_router(ws: Workspace, *, bot_token: str, limiter: RateLimiter) -> APIRouter:
+    """Build the router that serves every Web API method under ``/api/``."""
+    router = APIRouter()
+
+    @router.api_route("/api/{method}", methods=["GET", "POST"], include_in_schema=False)
+    async def call(method: str, request: Request) -> JSONResponse:
+        handler = METHODS.get(method)
+        if handler is None:
+            return JSONResponse(SlackError("unknown_method").to_body())
+        try:
+            values = await _read_args(request)
+            _authenticate(request, values, bot_token)
+            retry_after = limiter.acquire(method)
+            if retry_after is not None:
+                return JSONResponse(
+                    SlackError("ratelimited").to_body(),
+                    status_code=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+            body: dict[str, Any] = {"ok": True, **handler(ws, Args(values))}
+        except SlackError as error:
+            body = error.to_body()
+        return JSONResponse(body)
+
+    return router
+
+
+async def _read_args(request: Request) -> dict[str, Any]:
+    values: dict[str, Any] = dict(request.query_params)
+    raw = await request.body()
+    if not raw:
+        return values
+    if "application/json" in request.headers.get("content-type", ""):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise SlackError("invalid_json") from None
+        if not isinstance(parsed, dict):
+            raise SlackError("invalid_json")
+        return values | parsed
+    try:
+        return values | dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise SlackError("invalid_form_data") from None
+
+
+def _authenticate(request: Request, values: dict[str, Any], bot_token: str) -> None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    token = credentials.strip() if scheme.lower() == "bearer" else values.get("token")
+    if not token:
+        raise SlackError("not_authed")
+    if token != bot_token:
+        raise SlackError("invalid_auth")
