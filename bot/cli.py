@@ -8,12 +8,12 @@ import sys
 
 import uvicorn
 from sqlalchemy import make_url
-from storage.migrate import upgrade
 
 from bot.bootstrap import build_bot
 from bot.config.files import load_config
 from bot.config.settings import DatabaseSettings, Settings, load_settings
 from bot.core.errors import ConfigError
+from storage.migrate import upgrade
 
 
 def configure_bot(parser: argparse.ArgumentParser) -> None:

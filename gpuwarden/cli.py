@@ -13,13 +13,30 @@ from sandbox import cli as sandbox_cli
 Runner = Callable[[argparse.Namespace], int]
 
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runner]] = [
-    ("demo", "start the whole local world: sandbox, bot and a simulated GPU fleet",
-     demo.configure, demo.run),
-    ("bot", "run the bot (ingest API, Slack events, incidents)",
-     bot_cli.configure_bot, bot_cli.run_bot),
-    ("agent", "run the GPU node agent (simulated fleet for now)", agent_cli.configure, agent_cli.run),
-    ("sandbox", "run the local Slack stand-in and its browser UI",
-     sandbox_cli.configure, sandbox_cli.run),
+    (
+        "demo",
+        "start the whole local world: sandbox, bot and a simulated GPU fleet",
+        demo.configure,
+        demo.run,
+    ),
+    (
+        "bot",
+        "run the bot (ingest API, Slack events, incidents)",
+        bot_cli.configure_bot,
+        bot_cli.run_bot,
+    ),
+    (
+        "agent",
+        "run the GPU node agent (simulated fleet for now)",
+        agent_cli.configure,
+        agent_cli.run,
+    ),
+    (
+        "sandbox",
+        "run the local Slack stand-in and its browser UI",
+        sandbox_cli.configure,
+        sandbox_cli.run,
+    ),
     ("db", "manage the database (db upgrade)", bot_cli.configure_db, bot_cli.run_db),
 ]
 

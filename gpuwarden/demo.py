@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-DEFAULT_FAULTS = "gpu_saturation@10s+300s:node=gpu-node-2,gpu=3"
+DEFAULT_FAULTS = "gpu_saturation@5s+300s:node=gpu-node-2,gpu=3,ramp_s=15"
 _COLOURS = {"sandbox": "\033[36m", "bot": "\033[35m", "agent": "\033[33m"}
 _RESET = "\033[0m"
 
@@ -36,13 +36,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     parser.add_argument("--sandbox-port", type=int, default=8700, help="Slack sandbox port")
     parser.add_argument("--bot-port", type=int, default=8800, help="bot port")
-    parser.add_argument("--data-dir", type=Path, default=Path("data/demo"),
-                        help="where the demo's SQLite database lives (default data/demo)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data/demo"),
+        help="where the demo's SQLite database lives (default data/demo)",
+    )
     parser.add_argument("--nodes", type=int, default=2, help="simulated GPU nodes")
     parser.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per simulated node")
     parser.add_argument("--interval", type=float, default=2.0, help="agent push interval, seconds")
-    parser.add_argument("--faults", default=DEFAULT_FAULTS,
-                        help=f"fault schedule for the simulator (default: {DEFAULT_FAULTS})")
+    parser.add_argument(
+        "--faults",
+        default=DEFAULT_FAULTS,
+        help=f"fault schedule for the simulator (default: {DEFAULT_FAULTS})",
+    )
     parser.add_argument("--fresh", action="store_true", help="delete the demo database first")
 
 
@@ -58,8 +65,11 @@ def run(args: argparse.Namespace) -> int:
     """Start every process, wait until they are ready, then supervise until Ctrl-C."""
     for port in (args.sandbox_port, args.bot_port):
         if _port_taken(args.host, port):
-            print(f"gpuwarden demo: port {port} on {args.host} is already in use; stop what "
-                  "listens there or pick another with --sandbox-port / --bot-port", file=sys.stderr)
+            print(
+                f"gpuwarden demo: port {port} on {args.host} is already in use; stop what "
+                "listens there or pick another with --sandbox-port / --bot-port",
+                file=sys.stderr,
+            )
             return 2
     if args.fresh:
         (args.data_dir / "gpuwarden.sqlite").unlink(missing_ok=True)
@@ -87,30 +97,66 @@ def _children(args: argparse.Namespace) -> list[_Child]:
     env = {**os.environ, **shared}
     me = [sys.executable, "-m", "gpuwarden"]
     return [
-        _Child("sandbox", [*me, "sandbox", "--host", args.host, "--port", str(args.sandbox_port),
-                           "--request-url", f"{bot_url}/slack/events"], env),
-        _Child("bot", [*me, "bot"], {
-            **env,
-            "GPUWARDEN_HOST": args.host,
-            "GPUWARDEN_PORT": str(args.bot_port),
-            "GPUWARDEN_DATA_DIR": str(args.data_dir),
-            "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-        }),
-        _Child("agent", [*me, "agent", "--simulate", "--bot-url", bot_url,
-                         "--interval", str(args.interval), "--nodes", str(args.nodes),
-                         "--gpus-per-node", str(args.gpus_per_node), "--faults", args.faults], env),
+        _Child(
+            "sandbox",
+            [
+                *me,
+                "sandbox",
+                "--host",
+                args.host,
+                "--port",
+                str(args.sandbox_port),
+                "--request-url",
+                f"{bot_url}/slack/events",
+            ],
+            env,
+        ),
+        _Child(
+            "bot",
+            [*me, "bot"],
+            {
+                **env,
+                "GPUWARDEN_HOST": args.host,
+                "GPUWARDEN_PORT": str(args.bot_port),
+                "GPUWARDEN_DATA_DIR": str(args.data_dir),
+                "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
+            },
+        ),
+        _Child(
+            "agent",
+            [
+                *me,
+                "agent",
+                "--simulate",
+                "--bot-url",
+                bot_url,
+                "--interval",
+                str(args.interval),
+                "--nodes",
+                str(args.nodes),
+                "--gpus-per-node",
+                str(args.gpus_per_node),
+                "--faults",
+                args.faults,
+            ],
+            env,
+        ),
     ]
 
 
 def _supervise(children: Sequence[_Child], args: argparse.Namespace, stop: threading.Event) -> int:
     sandbox, bot, agent = children
-    ready = [(sandbox, f"http://{args.host}:{args.sandbox_port}/_sandbox/healthz"),
-             (bot, f"http://{args.host}:{args.bot_port}/readyz")]
+    ready = [
+        (sandbox, f"http://{args.host}:{args.sandbox_port}/_sandbox/healthz"),
+        (bot, f"http://{args.host}:{args.bot_port}/readyz"),
+    ]
     for child, url in ready:
         _start(child)
         if not _wait_ready(child, url, timeout_s=60):
-            print(f"gpuwarden demo: {child.name} did not become ready; see its output above",
-                  file=sys.stderr)
+            print(
+                f"gpuwarden demo: {child.name} did not become ready; see its output above",
+                file=sys.stderr,
+            )
             return 1
     _start(agent)
     _banner(args)
@@ -118,8 +164,10 @@ def _supervise(children: Sequence[_Child], args: argparse.Namespace, stop: threa
         for child in children:
             code = child.process.poll() if child.process else None
             if code is not None:
-                print(f"gpuwarden demo: {child.name} exited with {code}; stopping the rest",
-                      file=sys.stderr)
+                print(
+                    f"gpuwarden demo: {child.name} exited with {code}; stopping the rest",
+                    file=sys.stderr,
+                )
                 return 1
     return 0
 
@@ -129,7 +177,7 @@ def _banner(args: argparse.Namespace) -> None:
     print(
         "\n"
         f"  gpuwarden demo is running.  Open  {url}\n"
-        f"  {args.nodes} simulated nodes × {args.gpus_per_node} GPUs report every "
+        f"  {args.nodes} simulated nodes x {args.gpus_per_node} GPUs report every "
         f"{args.interval:g} s; scheduled faults: {args.faults}\n"
         "  Watch #gpu-alerts: an incident appears within about a minute; click Acknowledge.\n"
         f"  Bot API: http://{args.host}:{args.bot_port}/docs     Ctrl-C stops everything.\n",
@@ -139,7 +187,11 @@ def _banner(args: argparse.Namespace) -> None:
 
 def _start(child: _Child) -> None:
     child.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-        child.argv, env=child.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        child.argv,
+        env=child.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # Ctrl-C reaches the launcher only; it stops children in order
     )
     threading.Thread(target=_relay, args=(child,), daemon=True).start()
@@ -147,8 +199,8 @@ def _start(child: _Child) -> None:
 
 def _relay(child: _Child) -> None:
     """Copy a child's output to ours, each line prefixed with the child's name."""
-    assert child.process is not None  # noqa: S101
-    assert child.process.stdout is not None  # noqa: S101
+    assert child.process is not None
+    assert child.process.stdout is not None
     colour = _COLOURS.get(child.name, "") if sys.stdout.isatty() else ""
     reset = _RESET if colour else ""
     for line in child.process.stdout:
@@ -162,7 +214,7 @@ def _wait_ready(child: _Child, url: str, *, timeout_s: float) -> bool:
         if child.process is None or child.process.poll() is not None:
             return False
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=1.0).is_success:
                 return True
         except httpx.TransportError:
             pass

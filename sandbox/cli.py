@@ -53,5 +53,5 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(f"Slack sandbox UI: http://{args.host}:{args.port}/\n")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0

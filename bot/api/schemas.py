@@ -55,7 +55,7 @@ class EventIn(BaseModel):
     ts: float = Field(gt=0)
     labels: dict[str, str] = Field(default_factory=dict, max_length=32)
     message: str = Field(default="", max_length=4096)
-    attrs: dict[str, str] = Field(default_factory=dict, max_length=32)
+    attrs: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=32)
 
 
 class IngestPayload(BaseModel):
@@ -88,7 +88,7 @@ class IngestPayload(BaseModel):
                     e.ts,
                     tuple(sorted({**e.labels, "node": self.node}.items())),
                     e.message,
-                    tuple(sorted(e.attrs.items())),
+                    tuple(sorted((k, str(v)) for k, v in e.attrs.items())),
                 )
                 for e in self.events
             ),

@@ -48,6 +48,7 @@ class Settings(DatabaseSettings):
     alerts_channel: str = "gpu-alerts"
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    access_log: bool = Field(default=False, description="log every HTTP request")
 
 
 S = TypeVar("S", bound=DatabaseSettings)

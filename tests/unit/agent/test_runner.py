@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Sequence
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from agent.runner import AgentLoop, StopFlag
+from agent.shipper import Backoff, Shipper
+from agent.simulate import Fleet
+from agent.wire import Batch, NodeEvent, Reading
+
+from .conftest import FakeBot, FakeClock
+
+
+def _shipper(bot: FakeBot, clock: FakeClock) -> Shipper:
+    return Shipper(
+        "http://bot.test/api/v1/ingest",
+        "t",
+        registry=CollectorRegistry(),
+        clock=clock,
+        sleep=clock.sleep,
+        backoff=Backoff(base_s=1.0, cap_s=1.0),
+        transport=httpx.MockTransport(bot),
+    )
+
+
+def _stop_at(clock: FakeClock, stop: StopFlag, when: float):
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now >= when:
+            stop.request("test")
+
+    return sleep
+
+
+def _loop(sources, shipper, clock, *, stop_after: float, interval_s: float = 5.0) -> AgentLoop:
+    stop = StopFlag()
+    return AgentLoop(
+        sources=sources,
+        shipper=shipper,
+        stop=stop,
+        interval_s=interval_s,
+        clock=clock,
+        sleep=_stop_at(clock, stop, clock.now + stop_after),
+    )
+
+
+def test_ships_one_batch_per_node_each_interval_with_a_heartbeat(clock):
+    start = clock.now
+    fleet = Fleet(nodes=2, gpus_per_node=2, seed=0)
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper:
+        _loop(fleet.nodes, shipper, clock, stop_after=12).run()
+
+    payloads = bot.payloads()
+    assert [(p["node"], p["sent_at"] - start) for p in payloads] == [
+        ("gpu-node-1", 0.0),
+        ("gpu-node-2", 0.0),
+        ("gpu-node-1", 5.0),
+        ("gpu-node-2", 5.0),
+        ("gpu-node-1", 10.0),
+        ("gpu-node-2", 10.0),
+    ]
+    for payload in payloads:
+        assert payload["gpu_count"] == 2
+        assert len(payload["samples"]) == 2 * 6
+        assert payload["events"] == [
+            {
+                "kind": "heartbeat",
+                "ts": payload["sent_at"],
+                "labels": {},
+                "message": "",
+                "attrs": {"interval_s": 5.0},
+            }
+        ]
+
+
+def test_retries_between_ticks_when_the_bot_fails(clock):
+    start = clock.now
+    bot = FakeBot(httpx.Response(503), httpx.Response(202, json={}))
+    with _shipper(bot, clock) as shipper:
+        _loop(Fleet(nodes=1, gpus_per_node=1).nodes, shipper, clock, stop_after=4).run()
+
+    sent = [p["sent_at"] - start for p in bot.payloads()]
+    assert len(sent) == 2
+    assert sent[0] == 0.0
+    assert 0.5 <= sent[1] <= 1.0
+
+
+class BrokenSource:
+    node = "gpu-node-9"
+    gpu_count = 8
+
+    def collect(self, now: float) -> tuple[Sequence[Reading], Sequence[NodeEvent]]:
+        raise RuntimeError("NVML went away")
+
+
+def test_a_failing_source_still_sends_its_heartbeat(clock, caplog):
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper, caplog.at_level(logging.ERROR):
+        _loop([BrokenSource()], shipper, clock, stop_after=1).run()
+
+    (payload,) = bot.payloads()
+    assert payload["node"] == "gpu-node-9"
+    assert payload["samples"] == []
+    assert [e["kind"] for e in payload["events"]] == ["heartbeat"]
+    assert "collecting from gpu-node-9 failed" in caplog.text
+
+
+def test_on_stop_flushes_within_the_grace_period_then_returns(clock):
+    bot = FakeBot(httpx.Response(503))
+    with _shipper(bot, clock) as shipper:
+        stop = StopFlag()
+        stop.request("SIGTERM")
+        loop = AgentLoop(
+            sources=Fleet(nodes=1, gpus_per_node=1).nodes,
+            shipper=shipper,
+            stop=stop,
+            grace_s=3.0,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        shipper.submit(Batch(node="gpu-node-1", gpu_count=1, sent_at=clock.now))
+        start = clock.now
+        loop.run()
+
+        assert clock.now - start <= 3.0
+        assert len(bot.requests) >= 2
+        assert shipper.pending == 1
+
+
+def test_refuses_a_non_positive_interval(clock):
+    with _shipper(FakeBot(), clock) as shipper, pytest.raises(ValueError, match="interval_s"):
+        AgentLoop(sources=[], shipper=shipper, stop=StopFlag(), interval_s=0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_flag_turns_sigterm_and_sigint_into_a_stop_request(sig):
+    before = signal.getsignal(sig)
+    stop = StopFlag()
+    restore = stop.install()
+    try:
+        os.kill(os.getpid(), sig)
+    finally:
+        restore()
+
+    assert stop.requested
+    assert stop.reason == sig.name
+    assert signal.getsignal(sig) is before
