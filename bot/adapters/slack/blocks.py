@@ -23,9 +23,11 @@ _STATUS_ICON = {
 }
 
 
-def clock_time(ts: float) -> str:
-    """``22:35 UTC`` — short, unambiguous, and the same for everyone in the channel."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M UTC")
+def clock_time(ts: float, *, since: float | None = None) -> str:
+    """``22:35 UTC``, or ``Sat 28 Nov 22:35 UTC`` when not on the same UTC day as ``since``."""
+    at = datetime.fromtimestamp(ts, tz=UTC)
+    same_day = since is None or datetime.fromtimestamp(since, tz=UTC).date() == at.date()
+    return at.strftime("%H:%M UTC" if same_day else "%a %d %b %H:%M UTC")
 
 
 def incident_message(
@@ -43,8 +45,9 @@ def incident_message(
     ]
     if incident.is_open:
         fields += [
-            f"*{d.name.capitalize()} by*\n{clock_time(d.due)}"
+            f"*{d.name.capitalize()} by*\n{clock_time(d.due, since=incident.created_at)}"
             for d in deadlines(sla, incident.severity, opened_at=incident.created_at)
+            if d.name != "ack" or incident.status is IncidentStatus.TRIGGERED
         ]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}},

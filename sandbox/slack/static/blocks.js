@@ -13,11 +13,16 @@
   function textObject(obj, users) {
     if (!obj) return document.createDocumentFragment();
     if (obj.type === "mrkdwn") return render(obj.text, users);
-    return document.createTextNode(obj.text || "");
+    return document.createTextNode(plain(obj));
+  }
+
+  // plain_text renders :shortcodes: as emoji unless the object says "emoji": false
+  function plain(obj) {
+    return obj.emoji === false ? obj.text || "" : window.Mrkdwn.emoji(obj.text || "");
   }
 
   function button(element) {
-    const node = el("button", "btn", element.text ? element.text.text : "");
+    const node = el("button", "btn", element.text ? plain(element.text) : "");
     if (element.style === "primary" || element.style === "danger") node.classList.add("btn-" + element.style);
     node.type = "button";
     node.dataset.actionId = element.action_id || "";
@@ -76,7 +81,7 @@
   }
 
   const RENDERERS = {
-    header: (block) => el("div", "blk blk-header", block.text ? block.text.text : ""),
+    header: (block) => el("div", "blk blk-header", block.text ? plain(block.text) : ""),
     section,
     context: (block, users) => row(block, users, "blk-context"),
     actions: (block, users) => row(block, users, "blk-actions"),

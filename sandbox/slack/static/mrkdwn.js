@@ -1,12 +1,35 @@
 // Slack mrkdwn → DOM nodes. Builds nodes with textContent only, so message content can never
 // inject HTML. Supports *bold*, _italic_, ~strike~, `code`, ```pre```, <url|text>, <@U…>,
-// <#C…|name>, <!here>, and Slack's &amp; &lt; &gt; escapes.
+// <#C…|name>, <!here>, :emoji: shortcodes, and Slack's &amp; &lt; &gt; escapes. As in Slack,
+// _italic_, *bold* and ~strike~ only open and close at word boundaries (snake_case stays plain).
 "use strict";
 
 (function () {
-  const INLINE = /(`[^`\n]+`)|(<[^<>\n]+>)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/g;
+  const INLINE = new RegExp(
+    [
+      "(`[^`\\n]+`)",
+      "(<[^<>\\n]+>)",
+      "(?<![\\w*])(\\*[^*\\n]+\\*)(?![\\w*])",
+      "(?<![\\w_])(_[^_\\n]+_)(?![\\w_])",
+      "(?<![\\w~])(~[^~\\n]+~)(?![\\w~])",
+      "(:[a-z0-9_+-]+:)",
+    ].join("|"),
+    "g",
+  );
+  // The shortcodes gpuwarden and the tests use; others stay as text, as in a workspace
+  // without that custom emoji.
+  const EMOJI = {
+    rotating_light: "\u{1F6A8}", eyes: "\u{1F440}", adhesive_bandage: "\u{1FA79}",
+    white_check_mark: "\u2705", lock: "\u{1F512}", red_circle: "\u{1F534}",
+    large_orange_circle: "\u{1F7E0}", large_green_circle: "\u{1F7E2}", warning: "\u26A0\uFE0F",
+    fire: "\u{1F525}", hourglass: "\u231B", bell: "\u{1F514}",
+  };
   const SAFE_URL = /^(https?:|mailto:)/i;
   const SPECIAL = { here: "@here", channel: "@channel", everyone: "@everyone" };
+
+  function emoji(text) {
+    return String(text).replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+  }
 
   function unescape(text) {
     return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
@@ -46,12 +69,13 @@
   }
 
   function token(match, users) {
-    const [text, code, ang, bold, italic, strike] = match;
+    const [text, code, ang, bold, italic, strike, shortcode] = match;
     if (code) return el("code", null, unescape(code.slice(1, -1)));
     if (ang) return angle(ang, users);
     if (bold) return styled("strong", bold, users);
     if (italic) return styled("em", italic, users);
     if (strike) return styled("s", strike, users);
+    if (shortcode) return document.createTextNode(emoji(shortcode));
     return document.createTextNode(text);
   }
 
@@ -85,5 +109,5 @@
     return out;
   }
 
-  window.Mrkdwn = { render, el };
+  window.Mrkdwn = { render, el, emoji };
 })();
