@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
+from collections.abc import Callable
 
 import uvicorn
 from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import build_bot
 from bot.config.files import load_config
@@ -31,14 +34,28 @@ def configure_bot(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reported(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn known start-up failures into one line on stderr and an exit code, not a traceback."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except ConfigError as exc:
+            print(f"gpuwarden: configuration error: {exc}", file=sys.stderr)
+            return 2
+        except OperationalError as exc:
+            print(f"gpuwarden: cannot use the database: {exc.orig}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
+@_reported
 def run_bot(args: argparse.Namespace) -> int:
     """Start the bot (or only check its configuration)."""
-    try:
-        settings = load_settings(Settings)
-        config = load_config(settings.config_dir)
-    except ConfigError as exc:
-        print(f"gpuwarden: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings(Settings)
+    config = load_config(settings.config_dir)
     if args.check_config:
         print(
             f"configuration OK: {len(config.rules)} rules, "
@@ -69,13 +86,10 @@ def configure_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@_reported
 def run_db(args: argparse.Namespace) -> int:
     """Run a ``gpuwarden db`` command."""
-    try:
-        settings = load_settings(DatabaseSettings)
-    except ConfigError as exc:
-        print(f"gpuwarden: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings(DatabaseSettings)
     if args.db_command == "upgrade":
         upgrade(settings.sqlalchemy_url())
         shown = make_url(settings.sqlalchemy_url()).render_as_string(hide_password=True)

@@ -33,9 +33,10 @@ def create_engine_for(url: str) -> Engine:
     if parsed.drivername == _PSYCOPG:
         return create_engine(parsed, pool_pre_ping=True)
     raise ConfigError(
-        source="database URL",
-        key=parsed.drivername,
-        expected="sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE",
+        source="environment",
+        key="GPUWARDEN_DATABASE_URL",
+        expected=f"a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE URL, "
+        f"got the unsupported driver {parsed.drivername!r}",
     )
 
 

@@ -36,11 +36,14 @@ def incident_message(
     """The root message of an incident: fallback text and blocks."""
     icon = _STATUS_ICON[incident.status]
     text = f"{icon} {incident.ref} [{incident.severity}] {incident.status}: {incident.title}"
-    owner = incident.acknowledged_by or on_call
+    if incident.acknowledged_by:
+        owner = f"*Owner*\n<@{incident.acknowledged_by}>"
+    else:
+        owner = f"*On call*\n<@{on_call}>" if on_call else "*On call*\nnobody"
     fields = [
         f"*Status*\n{incident.status.capitalize()}",
         f"*Severity*\n{incident.severity} — {sla.of(incident.severity).description}",
-        f"*Owner*\n<@{owner}>" if owner else "*Owner*\nnobody on call",
+        owner,
         f"*Opened*\n{clock_time(incident.created_at)}",
     ]
     if incident.is_open:

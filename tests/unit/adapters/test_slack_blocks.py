@@ -47,7 +47,7 @@ def test_triggered_incident_has_the_ack_button_deadlines_and_on_call_owner():
     actions = [b for b in blocks if b["type"] == "actions"]
     assert actions[0]["elements"][0]["action_id"] == "incident.acknowledge"
     assert actions[0]["elements"][0]["value"] == "3"
-    assert "<@U0BOB>" in fields(blocks)
+    assert "*On call*\\n<@U0BOB>" in fields(blocks)
     assert "*Ack by*\\n09:00 UTC" in fields(blocks)  # P3: acknowledge within 1 h
     assert "*Root-cause by*\\nSat 16 Jan 08:00 UTC" in fields(blocks)  # 24 h later: dated
 
@@ -57,7 +57,7 @@ def test_acknowledged_incident_drops_the_button_and_the_met_ack_deadline():
     _, blocks = incident_message(acked, [ALERT], sla=SLA, on_call="U0BOB")
     assert not [b for b in blocks if b["type"] == "actions"]
     assert "Ack by" not in fields(blocks)
-    assert "<@U0ALICE>" in fields(blocks)
+    assert "*Owner*\\n<@U0ALICE>" in fields(blocks)
 
 
 def test_resolved_incident_shows_no_deadlines_and_recovered_alerts_struck_through():
@@ -66,7 +66,7 @@ def test_resolved_incident_shows_no_deadlines_and_recovered_alerts_struck_throug
     _, blocks = incident_message(done, [recovered], sla=SLA, on_call=None)
     assert " by*" not in fields(blocks)
     assert "~gpu_utilization_high~" in fields(blocks)
-    assert "nobody on call" in fields(blocks)
+    assert "*On call*\\nnobody" in fields(blocks)
 
 
 def test_a_flood_of_alerts_stays_within_block_kit_limits():
