@@ -40,7 +40,8 @@ class Process:
 
     def output(self) -> str:
         """Everything the process printed so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()
 
     def wait_ready(self, url: str, timeout_s: float = 30.0) -> None:
