@@ -83,13 +83,15 @@ def running(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -
         process.stop()
 
 
-def eventually(probe: Callable[[], T | None], *, timeout_s: float, what: str) -> T:
+def eventually(
+    probe: Callable[[], T | None], *, timeout_s: float, what: str, interval_s: float = 0.05
+) -> T:
     """Poll ``probe`` until it returns something truthy."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(interval_s)
     msg = f"timed out after {timeout_s}s waiting for {what}"
     raise AssertionError(msg)

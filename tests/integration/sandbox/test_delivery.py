@@ -9,7 +9,8 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
-from tests.integration.sandbox.world import APPROVAL_BLOCKS, BOT_TOKEN, BoltWorld, wait_until
+from tests.integration.sandbox.world import APPROVAL_BLOCKS, BOT_TOKEN, BoltWorld
+from tests.processes import eventually
 
 
 def client_for(world: BoltWorld) -> WebClient:
@@ -88,7 +89,7 @@ def test_button_click_is_verified_and_respond_replaces_the_original(bolt_world: 
         history = client.conversations_history(channel="gpu-alerts")
         return bool(history["messages"][0]["text"] == "Acknowledged by <@U0BOB>")
 
-    wait_until(replaced)
+    eventually(replaced, timeout_s=5, what="the message to be replaced")
 
 
 @pytest.mark.parametrize(
