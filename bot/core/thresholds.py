@@ -30,6 +30,8 @@ class ThresholdRule:
     severity_warn: str = "P3"
     severity_crit: str = "P3"
     summary: str = "{metric} at {value:.2f} on {labels}"
+    # PromQL whose instant-vector result feeds this rule as samples of ``metric`` (else: agents)
+    query: str | None = None
 
     def __post_init__(self) -> None:
         if not self.recover < self.warn <= self.crit:
@@ -170,6 +172,14 @@ class Evaluator:
             if transition is not None:
                 transitions.append(transition)
         return transitions
+
+    def firing(self) -> tuple[Alert, ...]:
+        """Alerts currently firing."""
+        return tuple(
+            s.alert
+            for s in self._states.values()
+            if s.alert is not None and s.alert.state is AlertState.FIRING
+        )
 
     def restore(self, alert: Alert) -> None:
         """Resume a firing alert after a restart, so it resolves instead of firing again."""

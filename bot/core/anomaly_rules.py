@@ -1,0 +1,162 @@
+"""Anomaly rules and derived-signal rules: the streaming detectors behind rules.yaml.
+
+* An :class:`AnomalyRule` keeps one :class:`~bot.core.anomaly.AnomalyDetector` per series and
+  fires when the score stays at or above ``threshold`` for ``for_samples`` consecutive samples;
+  it resolves once the score falls to ``recover`` or below.
+* A :class:`DerivedRule` turns the samples of one metric into samples of a new metric (a leak
+  rate in bytes per minute, say) that threshold rules then watch like any other series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from bot.core.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind, fingerprint
+from bot.core.anomaly import DEFAULT_ALERT_THRESHOLD, AnomalyDetector
+from bot.core.derived import LeakRate
+from bot.core.incidents import Severity
+from bot.core.signals import Sample, SeriesKey
+
+
+def _matches(sample: Sample, metric: str, match: tuple[tuple[str, str], ...]) -> bool:
+    labels = dict(sample.series.labels)
+    return sample.series.metric == metric and all(labels.get(k) == v for k, v in match)
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRule:
+    """Alert when a series departs from its own learnt baseline."""
+
+    name: str
+    metric: str
+    threshold: float = DEFAULT_ALERT_THRESHOLD
+    recover: float = 0.5
+    for_samples: int = 2
+    match: tuple[tuple[str, str], ...] = ()
+    severity: Severity = Severity.P3
+    summary: str = "{metric} is anomalous on {labels} (score {score:.2f}, value {value:.3g})"
+
+    def applies_to(self, sample: Sample) -> bool:
+        """Whether this rule watches the sample's series."""
+        return _matches(sample, self.metric, self.match)
+
+
+@dataclass(slots=True)
+class _AnomalyState:
+    detector: AnomalyDetector
+    above: int = 0
+    alert: Alert | None = None
+
+
+class AnomalyEvaluator:
+    """Runs every anomaly rule over a stream of samples; deterministic, no I/O."""
+
+    def __init__(self, rules: tuple[AnomalyRule, ...]) -> None:
+        self._rules = rules
+        self._states: dict[tuple[str, SeriesKey], _AnomalyState] = {}
+
+    def observe(self, sample: Sample) -> list[AlertTransition]:
+        """Score one sample against each rule that watches it."""
+        out = []
+        for rule in self._rules:
+            if rule.applies_to(sample):
+                transition = self._step(rule, sample)
+                if transition is not None:
+                    out.append(transition)
+        return out
+
+    def firing(self) -> tuple[Alert, ...]:
+        """Alerts currently firing."""
+        return tuple(
+            s.alert
+            for s in self._states.values()
+            if s.alert is not None and s.alert.state is AlertState.FIRING
+        )
+
+    def owns(self, rule: str) -> bool:
+        """Whether ``rule`` is one of this evaluator's rules."""
+        return any(r.name == rule for r in self._rules)
+
+    def severity(self, rule: str) -> Severity:
+        """The P-level of a rule's alerts."""
+        return next(r.severity for r in self._rules if r.name == rule)
+
+    def _step(self, rule: AnomalyRule, sample: Sample) -> AlertTransition | None:
+        key = (rule.name, sample.series)
+        state = self._states.setdefault(key, _AnomalyState(AnomalyDetector()))
+        score = state.detector.update(sample.ts, sample.value)
+        state.above = state.above + 1 if score >= rule.threshold else 0
+        labels = sample.series.labels
+        text = rule.summary.format(
+            metric=rule.metric,
+            labels=", ".join(f"{k}={v}" for k, v in labels),
+            score=score,
+            value=sample.value,
+        )
+        firing = state.alert is not None and state.alert.state is AlertState.FIRING
+        if not firing and state.above >= rule.for_samples:
+            state.alert = Alert(
+                fingerprint=fingerprint(rule.name, labels),
+                rule=rule.name,
+                labels=labels,
+                state=AlertState.FIRING,
+                level=Level.WARN,
+                value=score,
+                started_at=sample.ts,
+                summary=text,
+                fired_at=sample.ts,
+            )
+            return AlertTransition(TransitionKind.FIRED, state.alert, sample.ts)
+        if firing and state.alert is not None and score <= rule.recover:
+            state.alert = replace(
+                state.alert, state=AlertState.RESOLVED, value=score, resolved_at=sample.ts
+            )
+            return AlertTransition(TransitionKind.RESOLVED, state.alert, sample.ts)
+        return None
+
+
+class Derivation(Protocol):
+    """An incremental calculator: ``update(ts, value)`` → derived value or None (warming up)."""
+
+    def update(self, timestamp: float, value: float) -> float | None:
+        """Feed one sample; return the derived value, if there is one yet."""
+        ...
+
+
+DERIVATIONS: dict[str, Callable[[], Derivation]] = {"leak_rate": LeakRate}
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedRule:
+    """Samples of ``metric`` become samples of ``output`` through a derivation (``kind``)."""
+
+    name: str
+    kind: str
+    metric: str
+    output: str
+    match: tuple[tuple[str, str], ...] = ()
+
+
+class Derivations:
+    """Feeds samples to one calculator per (rule, series) and emits the derived samples."""
+
+    def __init__(self, rules: tuple[DerivedRule, ...]) -> None:
+        self._rules = rules
+        self._calculators: dict[tuple[str, SeriesKey], Derivation] = {}
+
+    def feed(self, sample: Sample) -> list[Sample]:
+        """Derived samples computed from this one (none while a calculator warms up)."""
+        out = []
+        for rule in self._rules:
+            if not _matches(sample, rule.metric, rule.match):
+                continue
+            key = (rule.name, sample.series)
+            calculator = self._calculators.get(key)
+            if calculator is None:
+                calculator = self._calculators[key] = DERIVATIONS[rule.kind]()
+            value = calculator.update(sample.ts, sample.value)
+            if value is not None:
+                out.append(Sample(SeriesKey(rule.output, sample.series.labels), sample.ts, value))
+        return out
