@@ -1,7 +1,7 @@
 """Batches waiting for delivery, oldest first, bounded so an outage cannot exhaust memory.
 
-`Backlog` is the port; `MemoryBacklog` keeps batches in memory. A disk spool that survives
-restarts can replace it later without the shipper changing.
+`Backlog` is the port; `MemoryBacklog` keeps batches in memory, `agent.spool.DiskSpool` on disk
+(surviving restarts), and the shipper works with either.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""`gpuwarden agent`: run the node agent (for now, a simulated fleet) pushing to the bot.
+"""`gpuwarden agent`: run the node agent pushing to the bot.
 
-With ``--simulate``, one process plays every node of a simulated fleet: each tick ships one batch
-per node, carrying that node's name, so 2 nodes x 8 GPUs look like two agents to the bot.
+Without ``--simulate`` it reads this node's GPUs through NVML, XIDs from NVML events and the
+kernel log, and host signals (see ``agent.collectors.gpu_node``). With ``--simulate``, one
+process plays every node of a simulated fleet: each tick ships one batch per node, carrying that
+node's name, so 2 nodes x 8 GPUs look like two agents to the bot. The local sources (serving
+``/metrics``, log files, the quality endpoint) then report as the first simulated node. The
+exporter serves the latest readings and the agent's own metrics.
 """
 
 from __future__ import annotations
@@ -10,27 +14,36 @@ import argparse
 import logging
 import os
 import random
+import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry
 
+from agent.bootstrap import AgentParts, LocalSources
+from agent.collectors.gpu_node import GpuNodeOptions, gpu_node_source
 from agent.errors import ConfigError
-from agent.runner import AgentLoop, StopFlag
-from agent.shipper import Shipper
+from agent.exporter import DEFAULT_METRICS_PORT
+from agent.quality import DEFAULT_QUALITY_PORT
+from agent.runner import StopFlag
 from agent.simulate import DEFAULT_FAULTS, Fleet, parse_schedule
 from agent.simulate.fleet import MAX_GPUS_PER_NODE, MAX_NODES
+from agent.source import Source
+from agent.spool import DEFAULT_MAX_BYTES
+from agent.urgent import UrgentEvents
 from agent.wire import INGEST_PATH
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BOT_URL = "http://127.0.0.1:8800"
 DEFAULT_TOKEN = "dev-ingest-token"  # noqa: S105 - the documented local-development token
-NO_COLLECTORS = "real collectors are not available in this build; pass --simulate"
 EXIT_USAGE = 2
+DEFAULT_SPOOL_DIR = "/var/lib/gpuwarden/spool"
 
 
 def _positive_seconds(text: str) -> float:
@@ -52,6 +65,18 @@ def _count(high: int) -> Callable[[str], int]:
     return parse
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:  # noqa: PLR2004 - the TCP port range
+        raise argparse.ArgumentTypeError(f"expected a TCP port 0-65535 (0: off), got {text!r}")
+    return int(text)
+
+
+def _byte_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of bytes, got {text!r}")
+    return int(text)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `gpuwarden agent` options to `parser`."""
     env = os.environ.get
@@ -68,8 +93,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
         type=_positive_seconds,
-        default=5.0,
-        help="seconds between collections (default %(default)s)",
+        default=1.0,
+        help="seconds between collections and pushes (default %(default)s)",
     )
     parser.add_argument(
         "--simulate", action="store_true", help="play a simulated fleet instead of real GPUs"
@@ -95,34 +120,152 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=None, help="random seed of the simulation (default: random)"
     )
+    _configure_local(parser)
+    _configure_gpu_node(parser)
+
+
+def _configure_gpu_node(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--node",
+        default=env("GPUWARDEN_NODE_NAME", socket.gethostname()),
+        help="this node's name in alerts (env GPUWARDEN_NODE_NAME, e.g. the Kubernetes node "
+        "name from the downward API; default the host name)",
+    )
+    parser.add_argument(
+        "--no-nvml",
+        dest="nvml",
+        action="store_false",
+        help="do not read GPUs through NVML (host and log signals only)",
+    )
+    parser.add_argument(
+        "--nvml-timeout",
+        type=_positive_seconds,
+        default=0.5,
+        help="time box of one NVML collection; a slower one serves the last "
+        "sample, marked stale (default %(default)s s)",
+    )
+    parser.add_argument(
+        "--kmsg-path",
+        default="/dev/kmsg",
+        help="kernel log to read XIDs from ('' for none; default %(default)s)",
+    )
+    parser.add_argument(
+        "--serving-process",
+        action="append",
+        default=[],
+        metavar="NAME=REGEX",
+        help="serving process whose RSS to watch, by command-line regex or "
+        "NAME=/path/to/pidfile (repeatable)",
+    )
+
+
+def _configure_local(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=env("GPUWARDEN_METRICS_PORT", str(DEFAULT_METRICS_PORT)),
+        help="Prometheus /metrics port on all interfaces, 0 for none "
+        "(env GPUWARDEN_METRICS_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--spool-dir",
+        default=env("GPUWARDEN_SPOOL_DIR"),
+        help="directory keeping undelivered batches across bot outages and agent restarts, "
+        f"'' to keep them in memory only (env GPUWARDEN_SPOOL_DIR; default {DEFAULT_SPOOL_DIR}, "
+        "or memory with --simulate)",
+    )
+    parser.add_argument(
+        "--spool-max-bytes",
+        type=_byte_count,
+        default=DEFAULT_MAX_BYTES,
+        help="spool size past which the oldest batches are dropped, counted "
+        "(default %(default)s = 256 MiB)",
+    )
+    parser.add_argument(
+        "--serving-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="vLLM or SGLang /metrics URL to scrape, e.g. http://127.0.0.1:8000/metrics "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--serving-interval",
+        type=_positive_seconds,
+        default=5.0,
+        help="seconds between scrapes of the serving URLs (default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="log file in the seed's format to follow from its end (repeatable)",
+    )
+    parser.add_argument(
+        "--quality-port",
+        type=_port,
+        default=DEFAULT_QUALITY_PORT,
+        help="port on 127.0.0.1 taking POSTed model-quality signals, 0 for none "
+        "(default %(default)s)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    fleet: Fleet
+    fleet: Fleet | None  # None: this node's real GPUs
     ingest_url: str
     token: str
     interval_s: float
     seed: int
+    parts: AgentParts
+    gpu_node: GpuNodeOptions
 
 
-def _ingest_url(bot_url: str) -> str:
+def _http_url(flag: str, text: str) -> str:
     try:
-        url = httpx.URL(bot_url)
+        url = httpx.URL(text)
     except httpx.InvalidURL:
         url = httpx.URL()
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"--bot-url must be an http:// or https:// URL, got {bot_url!r}")
-    return str(url).rstrip("/") + INGEST_PATH
+        raise ConfigError(f"{flag} must be an http:// or https:// URL, got {text!r}")
+    return str(url)
+
+
+def _parts(args: argparse.Namespace) -> AgentParts:
+    spool_dir = args.spool_dir
+    if spool_dir is None:
+        spool_dir = "" if args.simulate else DEFAULT_SPOOL_DIR
+    return AgentParts(
+        metrics_port=args.metrics_port,
+        spool_dir=Path(spool_dir) if spool_dir else None,
+        spool_max_bytes=args.spool_max_bytes,
+        local=LocalSources(
+            serving_urls=tuple(_http_url("--serving-url", u) for u in args.serving_url),
+            serving_interval_s=args.serving_interval,
+            log_files=tuple(args.log_file),
+            quality_port=args.quality_port,
+        ),
+    )
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
-    if not args.simulate:
-        raise ConfigError(NO_COLLECTORS)
     if not args.token:
         raise ConfigError("--token (GPUWARDEN_INGEST_TOKEN) must not be empty")
-    ingest_url = _ingest_url(args.bot_url)
+    ingest_url = _http_url("--bot-url", args.bot_url).rstrip("/") + INGEST_PATH
     seed = args.seed if args.seed is not None else random.randrange(2**31)
+    gpu_node = GpuNodeOptions(
+        nvml=args.nvml,
+        nvml_timeout_s=args.nvml_timeout,
+        kmsg_path=Path(args.kmsg_path) if args.kmsg_path else None,
+        serving_processes=tuple(args.serving_process),
+    )
+    parts = _parts(args)
+    if not args.simulate:
+        return _Plan(None, ingest_url, args.token, args.interval, seed, parts, gpu_node)
     try:
         fleet = Fleet(
             nodes=args.nodes,
@@ -132,7 +275,27 @@ def _plan(args: argparse.Namespace) -> _Plan:
         )
     except ConfigError as exc:
         raise ConfigError(f"--faults (GPUWARDEN_SIM_FAULTS): {exc}") from exc
-    return _Plan(fleet, ingest_url, args.token, args.interval, seed)
+    return _Plan(fleet, ingest_url, args.token, args.interval, seed, parts, gpu_node)
+
+
+def _announce(plan: _Plan, args: argparse.Namespace) -> None:
+    if plan.fleet is None:
+        logger.info(
+            "node %s: real collectors; shipping to %s every %.1fs",
+            args.node,
+            plan.ingest_url,
+            plan.interval_s,
+        )
+        return
+    logger.info(
+        "simulating %d node(s) x %d GPU(s), seed %d, faults: %s; shipping to %s every %.1fs",
+        len(plan.fleet.nodes),
+        plan.fleet.nodes[0].gpu_count,
+        plan.seed,
+        plan.fleet.schedule.to_text() or "none",
+        plan.ingest_url,
+        plan.interval_s,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,24 +309,39 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    fleet = plan.fleet
-    logger.info(
-        "simulating %d node(s) x %d GPU(s), seed %d, faults: %s; shipping to %s every %.1fs",
-        len(fleet.nodes),
-        fleet.nodes[0].gpu_count,
-        plan.seed,
-        fleet.schedule.to_text() or "none",
-        plan.ingest_url,
-        plan.interval_s,
-    )
+    _announce(plan, args)
     stop = StopFlag()
     in_main_thread = threading.current_thread() is threading.main_thread()
     restore = stop.install() if in_main_thread else None
     try:
-        with Shipper(plan.ingest_url, plan.token, registry=CollectorRegistry()) as shipper:
-            AgentLoop(
-                sources=fleet.nodes, shipper=shipper, stop=stop, interval_s=plan.interval_s
+        with ExitStack() as stack:
+            registry, urgent = CollectorRegistry(), UrgentEvents()
+            sources: Sequence[Source] = (
+                plan.fleet.nodes
+                if plan.fleet is not None
+                else [
+                    gpu_node_source(
+                        stack,
+                        node=args.node,
+                        registry=registry,
+                        urgent=urgent,
+                        options=plan.gpu_node,
+                    )
+                ]
+            )
+            plan.parts.build_loop(
+                stack,
+                sources=sources,
+                registry=registry,
+                urgent=urgent,
+                ingest_url=plan.ingest_url,
+                token=plan.token,
+                interval_s=plan.interval_s,
+                stop=stop,
             ).run()
+    except ConfigError as exc:
+        print(f"gpuwarden agent: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if restore is not None:
             restore()

@@ -1,8 +1,11 @@
-"""The agent loop: every interval, collect from each source, add a heartbeat, ship.
+"""The agent loop: every interval, collect from each node's sources, add a heartbeat, ship.
 
-Between ticks the loop delivers queued batches and waits out retry backoff. A stop request
-(SIGTERM / SIGINT via `StopFlag`) ends the loop after the send in flight; queued batches then
-get a short grace period to reach the bot.
+Sources sharing a node name (simulator or NVML, serving, logs, quality) go out in one batch per
+node per tick; their readings also refresh the exporter's `Snapshot`. Between ticks the loop
+delivers queued batches and waits out retry backoff; an urgent event (`UrgentEvents`: XID, GPU
+lost) wakes it and leaves at once in its own small batch. A stop request (SIGTERM / SIGINT via
+`StopFlag`) ends the loop after the send in flight; queued batches then get a short grace period
+to reach the bot.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from agent.exporter import Snapshot
 from agent.shipper import Shipper
 from agent.source import Source
-from agent.wire import HEARTBEAT, Batch, NodeEvent
+from agent.urgent import UrgentEvents
+from agent.wire import HEARTBEAT, Batch, NodeEvent, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ class StopFlag:
 
 
 class AgentLoop:
-    """Collects from every source each `interval_s` and hands one batch per node to the shipper."""
+    """Collects every `interval_s`, one batch per node; waits on `urgent` unless given `sleep`."""
 
     def __init__(
         self,
@@ -59,34 +64,44 @@ class AgentLoop:
         sources: Sequence[Source],
         shipper: Shipper,
         stop: StopFlag,
-        interval_s: float = 5.0,
+        interval_s: float = 1.0,
         grace_s: float = 3.0,
+        urgent: UrgentEvents | None = None,
+        snapshot: Snapshot | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be more than 0, got {interval_s}")
-        self._sources = sources
+        self._nodes: dict[str, list[Source]] = {}
+        for source in sources:
+            self._nodes.setdefault(source.node, []).append(source)
         self._shipper = shipper
         self._stop = stop
         self._interval_s = interval_s
         self._grace_s = grace_s
+        self._urgent = urgent if urgent is not None else UrgentEvents()
+        self._snapshot = snapshot
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else self._urgent.wait
+        self._failing: set[int] = set()
 
     def tick(self, now: float) -> None:
         """Collect from every source at `now` and queue one batch per node."""
         heartbeat = NodeEvent(kind=HEARTBEAT, ts=now, attrs={"interval_s": self._interval_s})
-        for source in self._sources:
-            try:
-                readings, events = source.collect(now)
-            except Exception:
-                logger.exception("collecting from %s failed; sending a heartbeat only", source.node)
-                readings, events = (), ()
+        for node, sources in self._nodes.items():
+            readings: list[Reading] = []
+            events: list[NodeEvent] = []
+            for source in sources:
+                got_readings, got_events = self._collect(source, now)
+                readings.extend(got_readings)
+                events.extend(got_events)
+            if self._snapshot is not None:
+                self._snapshot.update(node, readings)
             self._shipper.submit(
                 Batch(
-                    node=source.node,
-                    gpu_count=source.gpu_count,
+                    node=node,
+                    gpu_count=self._gpu_count(node),
                     sent_at=now,
                     samples=tuple(readings),
                     events=(*events, heartbeat),
@@ -96,7 +111,7 @@ class AgentLoop:
     def run(self) -> None:
         """Tick and ship until a stop is requested, then flush within the grace period."""
         logger.info(
-            "agent loop started: %d node(s), every %.1fs", len(self._sources), self._interval_s
+            "agent loop started: %d node(s), every %.1fs", len(self._nodes), self._interval_s
         )
         next_tick = self._clock()
         while not self._stop.requested:
@@ -107,16 +122,54 @@ class AgentLoop:
                 if next_tick <= now:
                     logger.warning("agent loop fell behind; skipping missed ticks")
                     next_tick = now + self._interval_s
+            self._ship_urgent(now)
             self._shipper.pump(until=next_tick)
             retry_at = self._shipper.retry_at
             self._wait_until(next_tick if retry_at is None else min(next_tick, retry_at))
         self._shutdown()
 
+    def _collect(self, source: Source, now: float) -> tuple[Sequence[Reading], Sequence[NodeEvent]]:
+        kind = type(source).__name__
+        try:
+            collected = source.collect(now)
+        except Exception:
+            if id(source) not in self._failing:
+                self._failing.add(id(source))
+                logger.exception(
+                    "collecting from %s failed (%s); its readings are left out until it recovers",
+                    source.node,
+                    kind,
+                )
+            return (), ()
+        if id(source) in self._failing:
+            self._failing.discard(id(source))
+            logger.info("collecting from %s (%s) works again", source.node, kind)
+        return collected
+
+    def _gpu_count(self, node: str) -> int:
+        return max((source.gpu_count for source in self._nodes.get(node, ())), default=0)
+
+    def _ship_urgent(self, now: float) -> None:
+        by_node: dict[str, list[NodeEvent]] = {}
+        for node, event in self._urgent.drain():
+            by_node.setdefault(node, []).append(event)
+        for node, events in by_node.items():
+            logger.info("shipping %d urgent event(s) from %s now", len(events), node)
+            batch = Batch(
+                node=node, gpu_count=self._gpu_count(node), sent_at=now, events=(*events,)
+            )
+            self._shipper.submit(batch)
+
     def _wait_until(self, when: float) -> None:
-        while not self._stop.requested and (left := when - self._clock()) > 0:
+        while (
+            not self._stop.requested
+            and not self._urgent.pending
+            and (left := when - self._clock()) > 0
+        ):
             self._sleep(min(left, _WAIT_SLICE_S))
 
     def _shutdown(self) -> None:
+        self._ship_urgent(self._clock())
         logger.info(
             "stopping (%s): flushing %d queued batch(es) for up to %.1fs",
             self._stop.reason or "requested",

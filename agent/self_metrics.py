@@ -1,6 +1,8 @@
-"""The agent's own metrics (delivery health), registered on a registry passed in."""
+"""The agent's own metrics (delivery and spool health), on a registry passed in."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -60,3 +62,20 @@ class ShipperMetrics:
             registry=registry,
         )
         queued_records.set_function(lambda: backlog.records)
+
+
+class SpoolMetrics:
+    """Size of the disk spool and the files it had to set aside."""
+
+    def __init__(self, registry: CollectorRegistry, size_bytes: Callable[[], float]) -> None:
+        size = Gauge(
+            "gpuwarden_agent_spool_bytes",
+            "Bytes of batches waiting in the disk spool.",
+            registry=registry,
+        )
+        size.set_function(size_bytes)
+        self.corrupt_files = Counter(
+            "gpuwarden_agent_spool_corrupt_files_total",
+            "Spool files that could not be read back and were moved aside.",
+            registry=registry,
+        )

@@ -155,7 +155,7 @@ class Shipper:
         return not len(self._backlog)
 
     def close(self) -> None:
-        """Close the HTTP client; log what is left undelivered (it is lost with the process)."""
+        """Close the HTTP client; log what is left undelivered (a disk spool keeps it)."""
         if len(self._backlog):
             logger.warning(
                 "exiting with %d batches (%d records) undelivered to %s",

@@ -6,18 +6,22 @@ import logging
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.clock import SystemClock
+from bot.adapters.prometheus import PrometheusMetricsSource
+from bot.adapters.scheduler import IntervalScheduler
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.notifier import SlackNotifier
 from bot.api.app import ApiDeps, create_app
 from bot.config.files import BotConfig
 from bot.config.settings import Settings
-from bot.core.ports import Clock, UnitOfWorkFactory
-from bot.core.thresholds import Evaluator
+from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
+from bot.core.thresholds import Evaluator, ThresholdRule
+from bot.services.promql import poll_rules, promql_rules
 from storage.engine import create_engine_for
 from storage.repositories import SqlUnitOfWork
 
@@ -52,14 +56,31 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
     slack_app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, logger=log)
     register_listeners(slack_app, uow=uow, notifier=notifier, access=config.access, clock=clock)
     evaluator = Evaluator(config.rules)
+    registry = CollectorRegistry()
+    scheduler = IntervalScheduler()
+    _schedule_promql(
+        settings,
+        config.rules,
+        scheduler=scheduler,
+        registry=registry,
+        evaluator=evaluator,
+        uow=uow,
+        notifier=notifier,
+    )
 
-    async def restore_alerts() -> None:
-        """Resume firing alerts so that a restart neither re-fires nor forgets them."""
+    async def start() -> None:
+        """Resume firing alerts (so a restart neither re-fires nor forgets them), then poll."""
         with uow() as tx:
             firing = tx.alerts.list_firing()
         for alert in firing:
             evaluator.restore(alert)
+        if settings.alertmanager_token is None:
+            log.warning("POST /api/v1/alertmanager is open: set GPUWARDEN_ALERTMANAGER_TOKEN")
+        scheduler.start()
         log.info("bot ready: %d rules, %d firing alerts restored", len(config.rules), len(firing))
+
+    async def stop() -> None:
+        scheduler.stop()
 
     app = create_app(
         ApiDeps(
@@ -70,7 +91,54 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
             slack=AsyncSlackRequestHandler(slack_app),
             ingest_token=settings.ingest_token,
             max_batch_bytes=settings.max_batch_bytes,
-            on_startup=restore_alerts,
+            alertmanager_token=settings.alertmanager_token,
+            on_startup=start,
+            on_shutdown=stop,
+            registry=registry,
         )
     )
     return Bot(app=app, uow=uow, evaluator=evaluator)
+
+
+def _schedule_promql(
+    settings: Settings,
+    rules: tuple[ThresholdRule, ...],
+    *,
+    scheduler: IntervalScheduler,
+    registry: CollectorRegistry,
+    evaluator: Evaluator,
+    uow: UnitOfWorkFactory,
+    notifier: Notifier,
+) -> None:
+    """Poll Prometheus for the ``query:`` rules, or say once why they are skipped."""
+    queried = promql_rules(rules)
+    if not queried:
+        return
+    if settings.prometheus_url is None:
+        names = ", ".join(r.name for r in queried)
+        log.warning("GPUWARDEN_PROMETHEUS_URL is not set: skipping PromQL rules %s", names)
+        return
+    source = PrometheusMetricsSource(url=settings.prometheus_url)
+    queries = Counter(
+        "gpuwarden_bot_promql_queries",
+        "Queries of PromQL rules, by rule and outcome",
+        ["rule", "outcome"],
+        registry=registry,
+    )
+
+    async def poll() -> None:
+        result = await poll_rules(
+            rules=queried, source=source, evaluator=evaluator, uow=uow, notifier=notifier
+        )
+        for name in result.answered:
+            queries.labels(name, "ok").inc()
+        for name in result.failed:
+            queries.labels(name, "failed").inc()
+
+    scheduler.every(settings.promql_interval, poll, name="promql-rules")
+    log.info(
+        "polling %s every %gs for %d PromQL rules",
+        settings.prometheus_url,
+        settings.promql_interval,
+        len(queried),
+    )

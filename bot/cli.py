@@ -1,4 +1,4 @@
-"""The bot's subcommands: ``gpuwarden bot`` and ``gpuwarden db upgrade``."""
+"""The bot's subcommands: ``gpuwarden bot``, ``gpuwarden db upgrade`` and ``gpuwarden rules``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import build_bot
-from bot.config.files import load_config
-from bot.config.settings import DatabaseSettings, Settings, load_settings
+from bot.config.export import export_prometheus
+from bot.config.files import load_config, load_rules
+from bot.config.settings import DatabaseSettings, RulesSettings, Settings, load_settings
 from bot.core.errors import ConfigError
 from storage.migrate import upgrade
 
@@ -94,6 +96,50 @@ def run_db(args: argparse.Namespace) -> int:
         upgrade(settings.sqlalchemy_url())
         shown = make_url(settings.sqlalchemy_url()).render_as_string(hide_password=True)
         print(f"database {shown} is up to date")
+    return 0
+
+
+def configure_rules(parser: argparse.ArgumentParser) -> None:
+    """Options of ``gpuwarden rules``."""
+    parser.description = "Work with the alert rules of rules.yaml (in GPUWARDEN_CONFIG_DIR)."
+    sub = parser.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    export = sub.add_parser(
+        "export",
+        help="write the threshold rules as a Prometheus rule file",
+        description=(
+            "Write the threshold rules as a Prometheus rule file: per rule a <name>_warn and a "
+            "<name>_crit alerting rule with the rule's `for` durations, labels severity and "
+            "gpuwarden_severity, annotations summary and runbook_url, and the recover value "
+            "kept through an ALERTS self-join (explained in the file). Check it with "
+            "`promtool check rules FILE`."
+        ),
+    )
+    export.add_argument(
+        "--format", choices=["prometheus"], required=True, help="output format (prometheus)"
+    )
+    export.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
+    export.add_argument(
+        "--runbook-base-url",
+        metavar="URL",
+        help="runbook_url is URL + rule name (default: GPUWARDEN_RUNBOOK_BASE_URL)",
+    )
+
+
+@_reported
+def run_rules(args: argparse.Namespace) -> int:
+    """Run a ``gpuwarden rules`` command."""
+    settings = load_settings(RulesSettings)
+    rules = load_rules(settings.config_dir)
+    text = export_prometheus(
+        rules, runbook_base_url=args.runbook_base_url or settings.runbook_base_url
+    )
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {2 * len(rules)} alerting rules to {args.output}", file=sys.stderr)
     return 0
 
 

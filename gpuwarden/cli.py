@@ -38,6 +38,12 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
         sandbox_cli.run,
     ),
     ("db", "manage the database (db upgrade)", bot_cli.configure_db, bot_cli.run_db),
+    (
+        "rules",
+        "work with the alert rules (rules export --format prometheus)",
+        bot_cli.configure_rules,
+        bot_cli.run_rules,
+    ),
 ]
 
 

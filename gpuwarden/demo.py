@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--nodes", type=int, default=2, help="simulated GPU nodes")
     parser.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per simulated node")
-    parser.add_argument("--interval", type=float, default=2.0, help="agent push interval, seconds")
+    parser.add_argument("--interval", type=float, default=1.0, help="agent push interval, seconds")
     parser.add_argument(
         "--faults",
         default=DEFAULT_FAULTS,

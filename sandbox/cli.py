@@ -12,6 +12,7 @@ import sys
 
 import uvicorn
 
+from sandbox.serving import GRACEFUL_SHUTDOWN_SECONDS
 from sandbox.slack import create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -53,5 +54,12 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(f"Slack sandbox UI: http://{args.host}:{args.port}/\n")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     return 0

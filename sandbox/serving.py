@@ -16,6 +16,8 @@ from typing import Any, Self
 import uvicorn
 
 START_TIMEOUT_SECONDS = 10.0
+# Open event streams (``/_sandbox/events``) never finish on their own; stop waiting for them.
+GRACEFUL_SHUTDOWN_SECONDS = 1
 
 
 def bind_loopback(port: int = 0) -> socket.socket:
@@ -33,7 +35,13 @@ class ServerThread:
         self.socket = sock or bind_loopback()
         host, port = self.socket.getsockname()[:2]
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self.socket]}, daemon=True
@@ -51,7 +59,15 @@ class ServerThread:
 
     def stop(self) -> None:
         """Ask the server to exit and wait for it."""
+        self.request_stop()
+        self.wait_stopped()
+
+    def request_stop(self) -> None:
+        """Ask the server to exit (several servers can then stop side by side)."""
         self._server.should_exit = True
+
+    def wait_stopped(self) -> None:
+        """Wait until the server has exited, and release its socket."""
         self._thread.join(timeout=START_TIMEOUT_SECONDS)
         self.socket.close()
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.core.alerts import Alert
 from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, TimelineEntry
+from bot.core.signals import Sample
 
 
 @dataclass
@@ -48,3 +49,18 @@ class FakeNotifier:
     async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
         self._check()
         self.replies.append((incident.id, entry.text))
+
+
+@dataclass
+class FakeMetricsSource:
+    """Answers PromQL from a dict of canned results; a query mapped to an exception raises it."""
+
+    answers: dict[str, list[Sample] | Exception] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    async def query(self, promql: str) -> list[Sample]:
+        self.asked.append(promql)
+        answer = self.answers[promql]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer

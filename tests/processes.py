@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +15,7 @@ from typing import TypeVar
 import httpx
 
 T = TypeVar("T")
+GPUWARDEN = (sys.executable, "-m", "gpuwarden")
 
 
 def free_port() -> int:
@@ -25,14 +26,22 @@ def free_port() -> int:
 
 
 class Process:
-    """A ``python -m gpuwarden …`` child whose output goes to a log file."""
+    """A child (``python -m gpuwarden …`` unless ``program`` says otherwise) logging to a file."""
 
-    def __init__(self, name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        program: Sequence[str] = GPUWARDEN,
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "gpuwarden", *args],
+            [*program, *args],
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -74,9 +83,16 @@ class Process:
 
 
 @contextmanager
-def running(name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> Iterator[Process]:
+def running(
+    name: str,
+    args: list[str],
+    env: Mapping[str, str],
+    log_dir: Path,
+    *,
+    program: Sequence[str] = GPUWARDEN,
+) -> Iterator[Process]:
     """A process that is stopped when the block ends."""
-    process = Process(name, args, env, log_dir)
+    process = Process(name, args, env, log_dir, program=program)
     try:
         yield process
     finally:

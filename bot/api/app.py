@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,14 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from pydantic import ValidationError
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
+from bot.api.alertmanager import alertmanager_router
+from bot.api.auth import bearer
+from bot.api.body import gunzip, json_body, read_limited
 from bot.api.errors import invalid, on_request_validation
 from bot.api.schemas import IncidentOut, IngestAccepted, IngestPayload, TimelineEntryOut
 from bot.core.errors import NotFound
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.thresholds import Evaluator
 from bot.services import ingest as ingest_service
-
-JSON_SCHEMA_REF = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,9 @@ class ApiDeps:
     slack: AsyncSlackRequestHandler
     ingest_token: str
     max_batch_bytes: int
+    alertmanager_token: str | None = None
     on_startup: Callable[[], Awaitable[None]] | None = None
+    on_shutdown: Callable[[], Awaitable[None]] | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
@@ -49,12 +50,17 @@ def create_app(deps: ApiDeps) -> FastAPI:
         if deps.on_startup is not None:
             await deps.on_startup()
         yield
+        if deps.on_shutdown is not None:
+            await deps.on_shutdown()
 
     app = FastAPI(
         title="gpuwarden bot",
         version="0.1.0",
         lifespan=lifespan,
-        description="Ingest from GPU node agents, Slack interactions, incidents and timelines.",
+        description=(
+            "Ingest from GPU node agents and Alertmanager, Slack interactions, incidents and "
+            "timelines."
+        ),
     )
     app.add_exception_handler(RequestValidationError, on_request_validation)
     batches = Counter(
@@ -67,39 +73,24 @@ def create_app(deps: ApiDeps) -> FastAPI:
         "gpuwarden_bot_ingest_samples", "Samples accepted from agents", registry=deps.registry
     )
 
-    def bearer(authorization: Annotated[str | None, Header()] = None) -> None:
-        expected = f"Bearer {deps.ingest_token}"
-        if authorization is None or not hmac.compare_digest(authorization, expected):
-            batches.labels("unauthorized").inc()
-            raise HTTPException(
-                401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
-            )
-
     @app.post(
         "/api/v1/ingest",
         status_code=202,
         response_model=IngestAccepted,
-        dependencies=[Depends(bearer)],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": IngestPayload.model_json_schema(ref_template=JSON_SCHEMA_REF)
-                    }
-                },
-            }
-        },
+        dependencies=[
+            Depends(bearer(deps.ingest_token, refused=batches.labels("unauthorized").inc))
+        ],
+        openapi_extra=json_body(IngestPayload),
         summary="Accept a batch of readings and events from a node agent (gzip allowed)",
     )
     async def ingest(
         request: Request, content_encoding: Annotated[str | None, Header()] = None
     ) -> Response | IngestAccepted:
-        raw = await _read_limited(request, deps.max_batch_bytes)
+        raw = await read_limited(request, deps.max_batch_bytes)
         if content_encoding == "gzip":
-            raw = _gunzip(raw, deps.max_batch_bytes)
+            raw = gunzip(raw, deps.max_batch_bytes)
         try:
-            payload = IngestPayload.model_validate_json(raw)
+            payload = IngestPayload.from_json(raw, now=deps.clock.now())
         except ValidationError as exc:
             batches.labels("invalid").inc()
             return invalid("batch", list(exc.errors()))
@@ -122,6 +113,16 @@ def create_app(deps: ApiDeps) -> FastAPI:
     async def slack_events(request: Request) -> Response:
         return await deps.slack.handle(request)
 
+    app.include_router(
+        alertmanager_router(
+            uow=deps.uow,
+            notifier=deps.notifier,
+            clock=deps.clock,
+            token=deps.alertmanager_token,
+            max_body_bytes=deps.max_batch_bytes,
+            registry=deps.registry,
+        )
+    )
     _incident_routes(app, deps)
     _health_routes(app, deps)
     return app
@@ -169,25 +170,3 @@ def _health_routes(app: FastAPI, deps: ApiDeps) -> None:
     @app.get("/metrics")
     def metrics() -> Response:
         return Response(generate_latest(deps.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes without buffering it all."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"batch larger than {limit} bytes; send smaller batches")
-    return bytes(body)
-
-
-def _gunzip(raw: bytes, limit: int) -> bytes:
-    """Decompress a gzip body, refusing corrupt data (400) and zip bombs (413)."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise HTTPException(400, f"body is not valid gzip: {exc}") from exc
-    if len(out) > limit:
-        raise HTTPException(413, f"decompressed batch larger than {limit} bytes")
-    return out

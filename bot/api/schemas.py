@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bot.core.incidents import Incident, TimelineEntry
 from bot.core.signals import Event, Sample, SeriesKey
@@ -13,6 +14,24 @@ from bot.services.ingest import IngestBatch
 
 _NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# how far a reading's timestamp may lie ahead of / behind the bot's clock
+MAX_AHEAD_S = 3600.0
+MAX_BEHIND_S = 7 * 86400.0
+
+
+def _near_now(ts: float, info: ValidationInfo) -> float:
+    """Refuse timestamps more than an hour ahead of or seven days behind the bot's clock."""
+    if not isinstance(info.context, dict) or "now" not in info.context:
+        msg = "validate ingest payloads with IngestPayload.from_json(raw, now=…)"
+        raise TypeError(msg)
+    now = float(info.context["now"])
+    if not now - MAX_BEHIND_S <= ts <= now + MAX_AHEAD_S:
+        msg = (
+            f"expected unix seconds within 7 d before and 1 h after the bot's clock ({now:.0f}); "
+            "check the agent host's clock"
+        )
+        raise ValueError(msg)
+    return ts
 
 
 class SampleIn(BaseModel):
@@ -22,8 +41,10 @@ class SampleIn(BaseModel):
 
     metric: str = Field(pattern=_NAME, max_length=200)
     labels: dict[str, str] = Field(default_factory=dict, max_length=32)
-    ts: float = Field(gt=0)
+    ts: float
     value: float
+
+    near_now = field_validator("ts")(_near_now)
 
     @field_validator("labels")
     @classmethod
@@ -52,10 +73,12 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)
-    ts: float = Field(gt=0)
+    ts: float
     labels: dict[str, str] = Field(default_factory=dict, max_length=32)
     message: str = Field(default="", max_length=4096)
     attrs: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=32)
+
+    near_now = field_validator("ts")(_near_now)
 
 
 class IngestPayload(BaseModel):
@@ -70,6 +93,11 @@ class IngestPayload(BaseModel):
     sent_at: float = Field(gt=0)
     samples: list[SampleIn] = Field(default_factory=list, max_length=50_000)
     events: list[EventIn] = Field(default_factory=list, max_length=5_000)
+
+    @classmethod
+    def from_json(cls, raw: bytes, *, now: float) -> Self:
+        """Validate a JSON body, checking reading timestamps against ``now`` (the bot's clock)."""
+        return cls.model_validate_json(raw, context={"now": now})
 
     def to_batch(self) -> IngestBatch:
         """Domain value with the trusted ``node`` label added to every sample."""

@@ -15,7 +15,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.core.errors import ConfigError
 from bot.core.incidents import Severity
@@ -72,6 +80,19 @@ class ThresholdRuleSpec(_Strict):
     match: dict[str, str] = Field(default_factory=dict)
     severity: _Severities = Field(default_factory=_Severities)
     summary: str = "{metric} at {value:.2f} on {labels}"
+    query: str | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _promql(cls, query: str | None, info: ValidationInfo) -> str | None:
+        name = info.data.get("name")
+        if query is not None and not query.strip():
+            msg = f"rule {name!r}: a non-empty PromQL expression"
+            raise ValueError(msg)
+        if query is not None and info.data.get("match"):
+            msg = f"rule {name!r}: no `match` beside `query`; select the series in the query"
+            raise ValueError(msg)
+        return query
 
     def to_rule(self) -> ThresholdRule:
         """The pure rule value."""
@@ -88,6 +109,7 @@ class ThresholdRuleSpec(_Strict):
             severity_warn=self.severity.warn,
             severity_crit=self.severity.crit,
             summary=self.summary,
+            query=self.query,
         )
 
 
@@ -198,16 +220,21 @@ class BotConfig:
 
 def load_config(config_dir: Path | None) -> BotConfig:
     """Load every file from ``config_dir``, falling back to the shipped defaults per file."""
-    rules = _load(config_dir, "rules.yaml", RulesFile)
+    rules = load_rules(config_dir)
     sla = _load(config_dir, "sla.yaml", SlaFile)
     oncall = _load(config_dir, "oncall.yaml", OncallFile)
     rbac = _load(config_dir, "rbac.yaml", RbacFile)
     return BotConfig(
-        rules=tuple(r.to_rule() for r in rules.rules),
+        rules=rules,
         sla=sla.to_policy(),
         rotations=tuple(s.to_rotation() for s in oncall.schedules),
         access=rbac.to_policy(),
     )
+
+
+def load_rules(config_dir: Path | None) -> tuple[ThresholdRule, ...]:
+    """The rules of ``rules.yaml`` in ``config_dir`` (or the shipped default)."""
+    return tuple(r.to_rule() for r in _load(config_dir, "rules.yaml", RulesFile).rules)
 
 
 def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:

@@ -8,16 +8,16 @@ from typing import TypeVar
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.config.files import describe_problem
+from bot.config.files import Duration, describe_problem
 from bot.core.errors import ConfigError
+
+_ENV = SettingsConfigDict(env_prefix="GPUWARDEN_", env_file=".env", extra="ignore", frozen=True)
 
 
 class DatabaseSettings(BaseSettings):
     """Where the bot keeps its state; all that ``gpuwarden db`` needs."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="GPUWARDEN_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = _ENV
 
     data_dir: Path = Path("data")
     database_url: str | None = Field(
@@ -31,12 +31,24 @@ class DatabaseSettings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'gpuwarden.sqlite').resolve()}"
 
 
-class Settings(DatabaseSettings):
+class RulesSettings(BaseSettings):
+    """The YAML files and where runbooks are served: all that ``gpuwarden rules`` needs."""
+
+    model_config = _ENV
+
+    config_dir: Path | None = None
+    runbook_base_url: str = Field(
+        default="https://runbooks.example.com/gpuwarden/",
+        pattern=r"^https?://",
+        description="exported rules link to <this><rule name>",
+    )
+
+
+class Settings(DatabaseSettings, RulesSettings):
     """Everything the bot process reads from its environment; see ``.env.example``."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8800, ge=1, le=65535)
-    config_dir: Path | None = None
     ingest_token: str = Field(min_length=8, description="bearer token agents present")
     max_batch_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
@@ -47,11 +59,19 @@ class Settings(DatabaseSettings):
     )
     alerts_channel: str = "gpu-alerts"
 
+    alertmanager_token: str | None = Field(
+        default=None, min_length=8, description="when set, Alertmanager must present it"
+    )
+    prometheus_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="Prometheus for query: rules"
+    )
+    promql_interval: Duration = Field(default=15.0, gt=0, description="how often to poll")
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     access_log: bool = Field(default=False, description="log every HTTP request")
 
 
-S = TypeVar("S", bound=DatabaseSettings)
+S = TypeVar("S", bound=BaseSettings)
 
 
 def load_settings(kind: type[S]) -> S:

@@ -13,6 +13,7 @@ from typing import Protocol, Self
 
 from bot.core.alerts import Alert
 from bot.core.incidents import AuditEntry, Incident, IncidentStatus, Node, Severity, TimelineEntry
+from bot.core.signals import Sample
 
 
 class Clock(Protocol):
@@ -163,4 +164,16 @@ class Notifier(Protocol):
 
     async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
         """Add a timeline entry to the incident's thread."""
+        ...
+
+
+class MetricsSource(Protocol):
+    """A metrics store that answers PromQL (Prometheus)."""
+
+    async def query(self, promql: str) -> list[Sample]:
+        """One sample per element of the instant vector; raises AdapterError on any failure.
+
+        A sample's metric is the element's ``__name__`` ("" for computed series); its labels are
+        the remaining labels.
+        """
         ...

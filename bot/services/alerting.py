@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 
 from bot import messages
@@ -10,6 +11,8 @@ from bot.core.alerts import Alert, AlertState, AlertTransition, TransitionKind
 from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, Severity, TimelineEntry
 from bot.core.ports import Notifier, UnitOfWork, UnitOfWorkFactory
+from bot.core.signals import Sample
+from bot.core.thresholds import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,25 @@ def group_key(alert: Alert) -> str:
     """Alerts of one node share an incident; alerts without a node group by rule."""
     node = alert.label("node")
     return f"node:{node}" if node else f"rule:{alert.rule}"
+
+
+async def evaluate_samples(
+    *,
+    samples: Iterable[Sample],
+    evaluator: Evaluator,
+    uow: UnitOfWorkFactory,
+    notifier: Notifier,
+) -> None:
+    """Feed samples to the rules and act on every alert transition they cause."""
+    transitions = [t for sample in samples for t in evaluator.observe(sample)]
+    for transition in transitions:
+        rule = evaluator.rule(transition.alert.rule)
+        await handle_transition(
+            transition=transition,
+            severity=Severity(rule.severity(transition.alert.level)),
+            uow=uow,
+            notifier=notifier,
+        )
 
 
 async def handle_transition(

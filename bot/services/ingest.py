@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.incidents import Node, Severity
+from bot.core.incidents import Node
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.signals import Event, Sample
 from bot.core.thresholds import Evaluator
-from bot.services.alerting import handle_transition
+from bot.services.alerting import evaluate_samples
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +47,5 @@ async def ingest(
             return IngestResult(0, 0, duplicate=True)
         tx.nodes.touch(Node(batch.node, now, batch.agent_version, batch.gpu_count))
         tx.commit()
-    transitions = [t for sample in batch.samples for t in evaluator.observe(sample)]
-    for transition in transitions:
-        rule = evaluator.rule(transition.alert.rule)
-        await handle_transition(
-            transition=transition,
-            severity=Severity(rule.severity(transition.alert.level)),
-            uow=uow,
-            notifier=notifier,
-        )
+    await evaluate_samples(samples=batch.samples, evaluator=evaluator, uow=uow, notifier=notifier)
     return IngestResult(len(batch.samples), len(batch.events), duplicate=False)

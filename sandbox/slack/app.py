@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from sandbox.slack import hosting
 from sandbox.slack.automation import router as automation_router
+from sandbox.slack.changes import Changes
+from sandbox.slack.errors import InvalidInput, NotFound
 from sandbox.slack.interactions import AppEndpoint, Interactions
-from sandbox.slack.ratelimit import RateLimiter
-from sandbox.slack.responses import ResponseUrls
+from sandbox.slack.people import DEFAULT_USERS, User
 from sandbox.slack.signing import SLACK_TIMEOUT_SECONDS
+from sandbox.slack.state import SlackState
 from sandbox.slack.webapi import web_api_router
-from sandbox.slack.workspace import DEFAULT_CHANNELS, DEFAULT_USERS, Workspace
+from sandbox.slack.workspace import DEFAULT_CHANNELS, Workspace
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -26,20 +29,27 @@ def create_app(
     signing_secret: str,
     request_url: str | None,
     channels: Sequence[str] = DEFAULT_CHANNELS,
-    users: Sequence[str] = DEFAULT_USERS,
+    users: Sequence[User] = DEFAULT_USERS,
     rate_limit_per_minute: int | None = None,
     delivery_timeout: float = SLACK_TIMEOUT_SECONDS,
 ) -> FastAPI:
     """Build a fresh Slack stand-in: one workspace, the bot's token, the app's Request URL."""
-    ws = Workspace(channels=channels, users=users)
-    limiter = RateLimiter(rate_limit_per_minute)
     endpoint = AppEndpoint(request_url, signing_secret, delivery_timeout)
-    interactions = Interactions(ws, ResponseUrls(), endpoint)
+    changes = Changes()
+
+    def fresh() -> Interactions:
+        workspace = Workspace(channels=channels, users=users, changes=changes)
+        state = SlackState.create(workspace, rate_limit_per_minute=rate_limit_per_minute)
+        return Interactions(state, endpoint)
+
     app = FastAPI(title="gpuwarden Slack sandbox", docs_url=None, redoc_url=None)
-    app.state.interactions = interactions
-    app.state.limiter = limiter
-    app.include_router(web_api_router(ws, bot_token=bot_token, limiter=limiter))
+    app.state.interactions = fresh()
+    app.state.fresh = fresh
+    app.include_router(web_api_router(bot_token=bot_token))
     app.include_router(automation_router)
+    app.include_router(hosting.router)
+    app.add_exception_handler(NotFound, _status(404))
+    app.add_exception_handler(InvalidInput, _status(422))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -47,3 +57,10 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html")
 
     return app
+
+
+def _status(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return handle

@@ -31,10 +31,22 @@ class Args:
 
     def required(self, name: str) -> str:
         """Return the value as a string, or fail with ``invalid_arguments``."""
-        value = self.optional(name)
+        return str(self.required_raw(name))
+
+    def required_raw(self, name: str) -> Any:
+        """Return the value as sent (JSON text or a decoded object), or fail as ``required``."""
+        value = self.raw(name)
         if value is None:
             raise SlackError("invalid_arguments", f"[ERROR] missing required field: {name}")
         return value
+
+    def csv(self, name: str) -> list[str]:
+        """Read a comma-separated list (``"U1,U2"``) or a JSON array; empty when absent."""
+        value = self.raw(name)
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(item).strip() for item in items if str(item).strip()]
 
     def flag(self, name: str) -> bool:
         """Read a boolean sent as ``true``/``1`` (form) or ``true`` (JSON)."""

@@ -1,35 +1,35 @@
-"""Acting as a person: run a slash command or click a button, delivered signed to the app.
+"""Acting as a person: commands, clicks, selections and modals, delivered signed to the app.
 
-Payloads follow Slack's wire format: slash commands as form fields, ``block_actions`` as a form
-field ``payload=<JSON>``. An app's ``ack`` body for a command is shown like Slack shows it: as an
-ephemeral message to the user, or in the channel when ``response_type`` is ``in_channel``.
+Every delivery carries a fresh ``trigger_id`` (see :mod:`sandbox.slack.modals`). An app's ``ack``
+body for a command is shown like Slack shows it: as an ephemeral message to the user, or in the
+channel when ``response_type`` is ``in_channel``. Confirm dialogs are the client's business: the
+automation endpoints act as if the person confirmed, and the browser UI asks first.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
-from sandbox.slack.errors import NotFound, SlackError
-from sandbox.slack.responses import ResponseTarget, ResponseUrls, apply_response
-from sandbox.slack.signing import SLACK_TIMEOUT_SECONDS, Delivery, deliver
-from sandbox.slack.workspace import (
-    APP_ID,
-    TEAM_DOMAIN,
-    TEAM_ID,
-    Block,
-    Channel,
-    Ephemeral,
-    Message,
-    User,
-    Workspace,
-)
+from fastapi import Request
 
-VERIFICATION_TOKEN = "sandbox-verification-token"  # noqa: S105 - Slack's legacy, public field
+from sandbox.slack.errors import NotFound, SlackError
+from sandbox.slack.messages import Ephemeral, Message
+from sandbox.slack.payloads import (
+    BUTTON,
+    SELECTS,
+    block_actions_payload,
+    command_fields,
+    element_action,
+    find_element,
+)
+from sandbox.slack.people import User
+from sandbox.slack.responses import ResponseTarget, apply_response
+from sandbox.slack.signing import SLACK_TIMEOUT_SECONDS, Delivery, deliver
+from sandbox.slack.state import SlackState
+from sandbox.slack.workspace import Channel
 
 
 @dataclass(frozen=True)
@@ -49,82 +49,66 @@ class Tampering:
     timestamp: str | None = None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a person acts: the sandbox's URL (for response_urls), a channel, and who."""
+
+    base_url: str
+    channel: Channel
+    user: User
+
+
 @dataclass
 class Interactions:
     """Builds, signs and delivers a person's actions, and records what the app answered."""
 
-    ws: Workspace
-    urls: ResponseUrls
+    state: SlackState
     app: AppEndpoint
 
     async def command(
-        self,
-        *,
-        base_url: str,
-        channel: Channel,
-        user: User,
-        command: str,
-        text: str,
-        tampering: Tampering,
+        self, place: Place, *, command: str, text: str, tampering: Tampering
     ) -> dict[str, Any]:
         """Deliver a slash command; return the app's status and body and what the user sees."""
-        target = ResponseTarget(channel.id, user.id)
-        fields = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
-            "team_domain": TEAM_DOMAIN,
-            "channel_id": channel.id,
-            "channel_name": channel.name,
-            "user_id": user.id,
-            "user_name": user.name,
-            "command": command,
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": f"{base_url}/_sandbox/response/{self.urls.mint(target)}",
-            "trigger_id": new_trigger_id(),
-        }
-        delivery = await self._deliver(urlencode(fields).encode(), tampering)
+        target = ResponseTarget(place.channel.id, place.user.id)
+        fields = command_fields(
+            channel=place.channel,
+            user=place.user,
+            command=command,
+            text=text,
+            response_url=self._response_url(place, target),
+            trigger_id=self.state.modals.triggers.issue(place.user.id),
+        )
+        delivery = await self.deliver(urlencode(fields).encode(), tampering)
         shown = self._show_ack(target, command, delivery)
         return {
-            **_summary(delivery),
+            **summary(delivery),
             "ephemeral": shown.to_api() if isinstance(shown, Ephemeral) else None,
             "message": shown.to_api() if isinstance(shown, Message) else None,
         }
 
     async def click(
-        self,
-        *,
-        base_url: str,
-        channel: Channel,
-        user: User,
-        ts: str,
-        action_id: str,
-        value: str | None,
-        tampering: Tampering,
+        self, place: Place, *, ts: str, action_id: str, value: str | None, tampering: Tampering
     ) -> dict[str, Any]:
         """Deliver a ``block_actions`` click on a button of a stored message."""
-        ephemeral = self.ws.ephemeral(channel, ts)
-        source = ephemeral if ephemeral and ephemeral.user == user.id else channel.index.get(ts)
-        if source is None:
-            raise NotFound(f"no message with ts {ts} in #{channel.name}")
-        found = find_button(source.blocks, action_id, value)
+        source = self._source(place, ts)
+        found = find_element(source.blocks, action_id, BUTTON, value)
         if found is None:
             raise NotFound(f"no button with action_id {action_id!r} in message {ts}")
-        block_id, button = found
-        target = ResponseTarget(channel.id, user.id, original_ts=ts)
-        payload = block_actions_payload(
-            channel=channel,
-            user=user,
-            source=source,
-            block_id=block_id,
-            button=button,
-            response_url=f"{base_url}/_sandbox/response/{self.urls.mint(target)}",
-        )
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return _summary(await self._deliver(body, tampering))
+        return await self._act(place, source, *found, chosen=None, tampering=tampering)
 
-    async def _deliver(self, body: bytes, tampering: Tampering) -> Delivery:
+    async def select(
+        self, place: Place, *, ts: str, action_id: str, value: str, tampering: Tampering
+    ) -> dict[str, Any]:
+        """Deliver a ``block_actions`` choice of ``value`` in a select or overflow menu."""
+        source = self._source(place, ts)
+        found = find_element(source.blocks, action_id, SELECTS)
+        if found is None:
+            raise NotFound(f"no select or overflow with action_id {action_id!r} in message {ts}")
+        return await self._act(place, source, *found, chosen=value, tampering=tampering)
+
+    async def deliver(self, body: bytes, tampering: Tampering | None = None) -> Delivery:
+        """Sign and POST a form-encoded body to the app's Request URL."""
+        tampering = tampering or Tampering()
         return await deliver(
             url=self.app.request_url,
             secret=tampering.signing_secret or self.app.signing_secret,
@@ -133,105 +117,90 @@ class Interactions:
             response_timeout=self.app.timeout,
         )
 
+    async def deliver_payload(
+        self, payload: dict[str, Any], tampering: Tampering | None = None
+    ) -> Delivery:
+        """Deliver an interaction payload as Slack does: the form field ``payload=<JSON>``."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.deliver(body, tampering)
+
+    def _source(self, place: Place, ts: str) -> Message | Ephemeral:
+        ephemeral = self.state.ws.ephemeral(place.channel, ts)
+        if ephemeral is not None and ephemeral.user == place.user.id:
+            return ephemeral
+        message = place.channel.index.get(ts)
+        if message is None:
+            raise NotFound(f"no message with ts {ts} in {place.channel.id}")
+        return message
+
+    async def _act(
+        self,
+        place: Place,
+        source: Message | Ephemeral,
+        block_id: str,
+        element: dict[str, Any],
+        *,
+        chosen: str | None,
+        tampering: Tampering,
+    ) -> dict[str, Any]:
+        target = ResponseTarget(place.channel.id, place.user.id, original_ts=source.ts)
+        payload = block_actions_payload(
+            channel=place.channel,
+            user=place.user,
+            source=source,
+            action=element_action(element, block_id, chosen, self.state.ws.users),
+            response_url=self._response_url(place, target),
+            trigger_id=self.state.modals.triggers.issue(place.user.id),
+        )
+        return summary(await self.deliver_payload(payload, tampering))
+
+    def _response_url(self, place: Place, target: ResponseTarget) -> str:
+        return f"{place.base_url}/_sandbox/response/{self.state.urls.mint(target)}"
+
     def _show_ack(
         self, target: ResponseTarget, command: str, delivery: Delivery
     ) -> Message | Ephemeral | None:
+        ws = self.state.ws
         error = delivery.error
         if error is None:
             answer = parse_ack(delivery)
             if answer is None:
                 return None
             try:
-                return apply_response(self.ws, target, answer)
+                return apply_response(ws, target, answer)
             except SlackError as failure:
                 error = failure.code
-        channel = self.ws.channel(target.channel_id)
-        user = self.ws.user(target.user_id)
+        channel, user = ws.channel(target.channel_id), ws.user(target.user_id)
         text = f'{command} failed with the error "{error}"'
-        return self.ws.post_ephemeral(channel, user=user, text=text, blocks=[])
+        return ws.post_ephemeral(channel, user=user, text=text, blocks=[])
 
 
-def block_actions_payload(
-    *,
-    channel: Channel,
-    user: User,
-    source: Message | Ephemeral,
-    block_id: str,
-    button: Block,
-    response_url: str,
-) -> dict[str, Any]:
-    """Build the ``block_actions`` payload Slack sends when ``user`` clicks ``button``."""
-    container: dict[str, Any] = {
-        "type": "message",
-        "message_ts": source.ts,
-        "channel_id": channel.id,
-        "is_ephemeral": isinstance(source, Ephemeral),
-    }
-    action = {
-        "type": "button",
-        "action_id": button["action_id"],
-        "block_id": block_id,
-        "text": button["text"],
-        "action_ts": f"{time.time():.6f}",
-    }
-    action |= {key: button[key] for key in ("value", "style") if key in button}
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "container": container,
-        "trigger_id": new_trigger_id(),
-        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel.id, "name": channel.name},
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [action],
-    }
-    if isinstance(source, Message):
-        payload["message"] = source.to_api()
-        if source.thread_ts:
-            container["thread_ts"] = source.thread_ts
-    return payload
+def current(request: Request) -> Interactions:
+    """The interactions (and through them the state) the app serves now; a reset swaps them."""
+    return cast("Interactions", request.app.state.interactions)
 
 
-def parse_ack(delivery: Delivery) -> dict[str, Any] | None:
-    """Read an ``ack`` body: JSON with text/blocks, plain text, or nothing to show."""
-    if not delivery.body.strip():
-        return None
+def ack_json(delivery: Delivery) -> dict[str, Any] | None:
+    """An ``ack`` body sent as a JSON object, or None."""
     if "json" not in delivery.content_type:
-        return {"text": delivery.body}
+        return None
     try:
         answer = json.loads(delivery.body)
     except ValueError:
-        return {"text": delivery.body}
-    if isinstance(answer, dict) and ("text" in answer or "blocks" in answer):
-        return answer
-    return None
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
-def find_button(blocks: list[Block], action_id: str, value: str | None) -> tuple[str, Block] | None:
-    """Find a button by ``action_id`` (and ``value`` when given); return its block id and itself."""
-    for block in blocks:
-        elements = list(block.get("elements", [])) if block.get("type") == "actions" else []
-        if block.get("accessory"):
-            elements.append(block["accessory"])
-        for element in elements:
-            if (
-                element.get("type") == "button"
-                and element.get("action_id") == action_id
-                and (value is None or element.get("value") == value)
-            ):
-                return str(block["block_id"]), element
-    return None
+def parse_ack(delivery: Delivery) -> dict[str, Any] | None:
+    """Read a command's ``ack`` body: JSON with text/blocks, plain text, or nothing to show."""
+    if not delivery.body.strip():
+        return None
+    answer = ack_json(delivery)
+    if answer is None:
+        return None if "json" in delivery.content_type else {"text": delivery.body}
+    return answer if "text" in answer or "blocks" in answer else None
 
 
-def new_trigger_id() -> str:
-    """Mint a Slack-shaped ``trigger_id``."""
-    return f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
-
-
-def _summary(delivery: Delivery) -> dict[str, Any]:
+def summary(delivery: Delivery) -> dict[str, Any]:
+    """What the automation API reports about one delivery."""
     return {"status": delivery.status, "body": delivery.body, "error": delivery.error}

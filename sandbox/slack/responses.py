@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.slack.blocks import message_content
+from sandbox.slack.blocks import MAX_POST_TEXT, message_content
 from sandbox.slack.errors import SlackError
-from sandbox.slack.methods import MAX_POST_TEXT
-from sandbox.slack.workspace import Channel, Ephemeral, Message, Workspace
+from sandbox.slack.messages import Ephemeral, Message
+from sandbox.slack.workspace import Channel, Workspace
 
 MAX_USES = 5
 LIFETIME_SECONDS = 30 * 60
@@ -81,7 +81,7 @@ def _delete_original(ws: Workspace, channel: Channel, target: ResponseTarget) ->
         raise SlackError("message_not_found")
     ephemeral = ws.ephemeral(channel, target.original_ts)
     if ephemeral is not None:
-        channel.ephemerals.remove(ephemeral)
+        ws.remove_ephemeral(channel, ephemeral)
     else:
         ws.delete(channel, ws.message(channel, target.original_ts))
 
@@ -92,5 +92,5 @@ def _replace_original(
     original: Message | Ephemeral | None = ws.ephemeral(channel, ts)
     if original is None:
         original = ws.message(channel, ts)
-    original.text, original.blocks = text, blocks
+    ws.replace(original, text=text, blocks=blocks)
     return original

@@ -1,7 +1,8 @@
 """The Web API endpoint ``/api/<method>``: reads args and token, and answers, as Slack does.
 
 Slack answers HTTP 200 with ``{"ok": false, "error": …}`` for every failure except rate limiting,
-which is HTTP 429 with a ``Retry-After`` header.
+which is HTTP 429 with a ``Retry-After`` header. Injected faults (``/_sandbox/faults``) fire after
+authentication, before the rate limiter and the method.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from fastapi.responses import JSONResponse
 
 from sandbox.slack.arguments import Args
 from sandbox.slack.errors import SlackError
-from sandbox.slack.methods import METHODS
-from sandbox.slack.ratelimit import RateLimiter
-from sandbox.slack.workspace import Workspace
+from sandbox.slack.faults import RATELIMITED, Fault
+from sandbox.slack.interactions import current
+from sandbox.slack.methods import METHODS, Call
+from sandbox.slack.state import SlackState
 
 
-def web_api_router(ws: Workspace, *, bot_token: str, limiter: RateLimiter) -> APIRouter:
+def web_api_router(*, bot_token: str) -> APIRouter:
     """Build the router that serves every Web API method under ``/api/``."""
     router = APIRouter()
 
@@ -29,22 +31,34 @@ def web_api_router(ws: Workspace, *, bot_token: str, limiter: RateLimiter) -> AP
         handler = METHODS.get(method)
         if handler is None:
             return JSONResponse(SlackError("unknown_method").to_body())
+        state = current(request).state
         try:
             values = await _read_args(request)
             _authenticate(request, values, bot_token)
-            retry_after = limiter.acquire(method)
-            if retry_after is not None:
-                return JSONResponse(
-                    SlackError("ratelimited").to_body(),
-                    status_code=429,
-                    headers={"Retry-After": str(retry_after)},
-                )
-            body: dict[str, Any] = {"ok": True, **handler(ws, Args(values))}
+            refusal = _refusal(state, method)
+            if refusal is not None:
+                return refusal
+            base_url = str(request.base_url).rstrip("/")
+            body: dict[str, Any] = {"ok": True, **handler(Call(state, Args(values), base_url))}
         except SlackError as error:
             body = error.to_body()
         return JSONResponse(body)
 
     return router
+
+
+def _refusal(state: SlackState, method: str) -> JSONResponse | None:
+    """An injected fault or the rate limiter's 429, or None when the call may proceed."""
+    fault = state.faults.take(method)
+    if fault is None:
+        retry_after = state.limiter.acquire(method)
+        if retry_after is None:
+            return None
+        fault = Fault(method, RATELIMITED, count=1, retry_after=retry_after)
+    headers = {"Retry-After": str(fault.retry_after)} if fault.error == RATELIMITED else None
+    return JSONResponse(
+        SlackError(fault.error).to_body(), status_code=fault.status, headers=headers
+    )
 
 
 async def _read_args(request: Request) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""In-memory Slack workspace: team, users, channels, messages, threads and ephemerals.
+"""In-memory Slack workspace: team, people, user groups, channels, DMs, messages and threads.
 
 Message ``ts`` values are Slack-style strings (``"1732740000.000100"``): seconds since the
-epoch with six decimals, unique and strictly increasing across the workspace.
+epoch with six decimals, unique and strictly increasing across the workspace. Every change the
+UI shows bumps :attr:`Workspace.changes`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.slack.changes import Changes
 from sandbox.slack.errors import SlackError
+from sandbox.slack.files import File
+from sandbox.slack.messages import Block, Ephemeral, Message
+from sandbox.slack.people import (
+    BOT,
+    BOT_ID,
+    BOT_USER_ID,
+    DEFAULT_USERS,
+    User,
+    UserGroup,
+    default_usergroups,
+)
 
-TEAM_ID = "T0SANDBOX"
 TEAM_NAME = "GPU Sandbox"
 TEAM_DOMAIN = "gpu-sandbox"
-BOT_USER_ID = "U0GPUWARDEN"
-BOT_ID = "B0GPUWARDEN"
-BOT_NAME = "gpuwarden"
-APP_ID = "A0GPUWARDEN"
 DEFAULT_CHANNELS = ("gpu-alerts", "general")
-DEFAULT_USERS = ("alice", "bob")
 
-Block = dict[str, Any]
 _MICROS = 1_000_000
 
 
@@ -39,105 +45,14 @@ def ts_key(ts: str) -> int:
     return int(seconds) * _MICROS + int((micros + "000000")[:6])
 
 
-@dataclass(frozen=True)
-class User:
-    """A workspace member."""
-
-    id: str
-    name: str
-    real_name: str
-    is_bot: bool = False
-
-    def to_api(self) -> dict[str, Any]:
-        """Render as Slack's user object."""
-        return {
-            "id": self.id,
-            "team_id": TEAM_ID,
-            "name": self.name,
-            "real_name": self.real_name,
-            "is_bot": self.is_bot,
-            "deleted": False,
-            "profile": {"real_name": self.real_name, "display_name": self.name},
-        }
-
-
-@dataclass
-class Message:
-    """A channel message; a thread parent keeps its replies, oldest first."""
-
-    ts: str
-    channel_id: str
-    user: str
-    text: str
-    blocks: list[Block]
-    bot_id: str | None = None
-    thread_ts: str | None = None
-    parent_user_id: str | None = None
-    edited: dict[str, str] | None = None
-    replies: list[Message] = field(default_factory=list)
-
-    def to_api(self) -> dict[str, Any]:
-        """Render as Slack's message object."""
-        body: dict[str, Any] = {
-            "type": "message",
-            "ts": self.ts,
-            "user": self.user,
-            "text": self.text,
-            "team": TEAM_ID,
-        }
-        if self.bot_id:
-            body |= {"bot_id": self.bot_id, "app_id": APP_ID}
-        if self.blocks:
-            body["blocks"] = self.blocks
-        if self.edited:
-            body["edited"] = self.edited
-        if self.thread_ts:
-            body |= {"thread_ts": self.thread_ts, "parent_user_id": self.parent_user_id}
-        if self.replies:
-            reply_users = list(dict.fromkeys(reply.user for reply in self.replies))
-            body |= {
-                "thread_ts": self.ts,
-                "reply_count": len(self.replies),
-                "reply_users": reply_users,
-                "reply_users_count": len(reply_users),
-                "latest_reply": self.replies[-1].ts,
-            }
-        return body
-
-
-@dataclass
-class Ephemeral:
-    """A message only one user sees, as an app's slash-command answer or ``chat.postEphemeral``."""
-
-    ts: str
-    channel_id: str
-    user: str
-    text: str
-    blocks: list[Block]
-
-    def to_api(self) -> dict[str, Any]:
-        """Render as a message marked ephemeral, sent by the bot, visible to ``user``."""
-        body: dict[str, Any] = {
-            "type": "message",
-            "subtype": "ephemeral",
-            "ts": self.ts,
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "visible_to": self.user,
-            "text": self.text,
-        }
-        if self.blocks:
-            body["blocks"] = self.blocks
-        return body
-
-
 @dataclass
 class Channel:
-    """A public channel every user (and the bot) belongs to."""
+    """A public channel everyone is in, or a DM (``im_user``) between a person and the bot."""
 
     id: str
     name: str
     created: int
+    im_user: str | None = None
     is_private: bool = False
     is_archived: bool = False
     messages: list[Message] = field(default_factory=list)
@@ -145,7 +60,18 @@ class Channel:
     ephemerals: list[Ephemeral] = field(default_factory=list)
 
     def to_api(self, member_count: int) -> dict[str, Any]:
-        """Render as Slack's conversation object."""
+        """Render as Slack's conversation object (the short IM form for a DM)."""
+        if self.im_user:
+            return {
+                "id": self.id,
+                "created": self.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": self.im_user,
+                "is_user_deleted": False,
+                "is_open": True,
+                "priority": 0,
+            }
         return {
             "id": self.id,
             "name": self.name,
@@ -167,38 +93,40 @@ class Channel:
 
 
 class Workspace:
-    """The team T0SANDBOX: its users, the gpuwarden bot, channels and their messages."""
+    """The team T0SANDBOX: its people, the gpuwarden bot, user groups, channels and DMs."""
 
     def __init__(
         self,
         *,
         channels: Sequence[str] = DEFAULT_CHANNELS,
-        users: Sequence[str] = DEFAULT_USERS,
+        users: Sequence[User] = DEFAULT_USERS,
         clock: Callable[[], float] = time.time,
+        changes: Changes | None = None,
     ) -> None:
-        self._clock = clock
+        self.clock = clock
+        self.changes = changes or Changes()
         self._last_micros = 0
-        self.bot = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True)
-        humans = [User(slack_id("U", name), name, name.capitalize()) for name in users]
-        self.users = {user.id: user for user in [*humans, self.bot]}
+        self.bot = BOT
+        self.users = {user.id: user for user in [*users, BOT]}
         created = int(clock())
         self.channels = {
             slack_id("C", name): Channel(slack_id("C", name), name, created) for name in channels
         }
+        self.usergroups = {group.id: group for group in default_usergroups(created)}
 
     def next_ts(self) -> str:
         """Return a fresh ``ts``, later than every one handed out before."""
-        micros = max(int(self._clock() * _MICROS), self._last_micros + 1)
+        micros = max(int(self.clock() * _MICROS), self._last_micros + 1)
         self._last_micros = micros
         return f"{micros // _MICROS}.{micros % _MICROS:06d}"
 
     def channel(self, ref: str) -> Channel:
-        """Find a channel by id, ``#name`` or ``name``."""
+        """Find a channel or DM by id, or a channel by ``#name`` or ``name``."""
         if ref in self.channels:
             return self.channels[ref]
         name = ref.removeprefix("#")
         for channel in self.channels.values():
-            if channel.name == name:
+            if channel.name == name and not channel.im_user:
                 return channel
         raise SlackError("channel_not_found")
 
@@ -210,6 +138,31 @@ class Workspace:
             if user.name == ref.removeprefix("@"):
                 return user
         raise SlackError("user_not_found")
+
+    def is_member(self, channel: Channel, user: User) -> bool:
+        """Everyone is in every channel; a DM holds its person and the bot."""
+        return channel.im_user is None or user.id in {channel.im_user, self.bot.id}
+
+    def member_count(self, channel: Channel) -> int:
+        """How many members ``channel`` has."""
+        return 2 if channel.im_user else len(self.users)
+
+    def open_im(self, user: User) -> tuple[Channel, bool]:
+        """The DM between ``user`` and the bot, opened if needed; True if it was already open."""
+        if user.is_bot:
+            raise SlackError("cannot_dm_bot")
+        im_id = slack_id("D", user.name)
+        existing = im_id in self.channels
+        if not existing:
+            self.channels[im_id] = Channel(im_id, "", int(self.clock()), im_user=user.id)
+            self.changes.bump("channel")
+        return self.channels[im_id], existing
+
+    def set_members(self, group: UserGroup, users: Sequence[str]) -> None:
+        """Replace a user group's members, as ``usergroups.users.update`` does."""
+        group.users = list(dict.fromkeys(users))
+        group.updated, group.updated_by = int(self.clock()), self.bot.id
+        self.changes.bump("usergroup")
 
     def message(self, channel: Channel, ts: str) -> Message:
         """Find a message or thread reply by ``ts``."""
@@ -226,6 +179,7 @@ class Workspace:
         text: str,
         blocks: list[Block],
         thread_ts: str | None = None,
+        files: Sequence[File] = (),
     ) -> Message:
         """Store a new message, or a thread reply when ``thread_ts`` names a message."""
         parent = None
@@ -244,9 +198,11 @@ class Workspace:
             bot_id=BOT_ID if user.is_bot else None,
             thread_ts=parent.ts if parent else None,
             parent_user_id=parent.user if parent else None,
+            files=list(files),
         )
         (parent.replies if parent else channel.messages).append(message)
         channel.index[message.ts] = message
+        self.changes.bump("message")
         return message
 
     def edit(
@@ -258,22 +214,12 @@ class Workspace:
         if blocks is not None:
             message.blocks = blocks
         message.edited = {"user": user.id, "ts": self.next_ts()}
+        self.changes.bump("message")
 
-    def post_ephemeral(
-        self, channel: Channel, *, user: User, text: str, blocks: list[Block]
-    ) -> Ephemeral:
-        """Store a message that only ``user`` sees in ``channel``."""
-        ephemeral = Ephemeral(self.next_ts(), channel.id, user.id, text, blocks)
-        channel.ephemerals.append(ephemeral)
-        return ephemeral
-
-    def ephemeral(self, channel: Channel, ts: str) -> Ephemeral | None:
-        """Find an ephemeral message by ``ts``."""
-        return next((item for item in channel.ephemerals if item.ts == ts), None)
-
-    def member_count(self) -> int:
-        """Count the members of every channel (all users are in all channels)."""
-        return len(self.users)
+    def replace(self, item: Message | Ephemeral, *, text: str, blocks: list[Block]) -> None:
+        """Swap a message's content without marking it edited (``replace_original``)."""
+        item.text, item.blocks = text, blocks
+        self.changes.bump("message")
 
     def delete(self, channel: Channel, message: Message) -> None:
         """Remove a message (and a parent's replies) from its channel."""
@@ -283,3 +229,30 @@ class Workspace:
             channel.messages.remove(message)
         for gone in [message, *message.replies]:
             channel.index.pop(gone.ts, None)
+        self.changes.bump("message")
+
+    def react(self, message: Message, *, name: str, user: User) -> None:
+        """Add ``user``'s ``:name:`` reaction to a message, once."""
+        users = message.reactions.setdefault(name, [])
+        if user.id in users:
+            raise SlackError("already_reacted")
+        users.append(user.id)
+        self.changes.bump("reaction")
+
+    def post_ephemeral(
+        self, channel: Channel, *, user: User, text: str, blocks: list[Block]
+    ) -> Ephemeral:
+        """Store a message that only ``user`` sees in ``channel``."""
+        ephemeral = Ephemeral(self.next_ts(), channel.id, user.id, text, blocks)
+        channel.ephemerals.append(ephemeral)
+        self.changes.bump("ephemeral")
+        return ephemeral
+
+    def ephemeral(self, channel: Channel, ts: str) -> Ephemeral | None:
+        """Find an ephemeral message by ``ts``."""
+        return next((item for item in channel.ephemerals if item.ts == ts), None)
+
+    def remove_ephemeral(self, channel: Channel, ephemeral: Ephemeral) -> None:
+        """Take an ephemeral message away (``delete_original`` on a response_url)."""
+        channel.ephemerals.remove(ephemeral)
+        self.changes.bump("ephemeral")

@@ -1,49 +1,52 @@
-// The sandbox's Slack-like channel view. Polls /_sandbox/messages, re-renders only on change,
-// and acts as the chosen user through /_sandbox/command and /_sandbox/click.
+// The sandbox's Slack-like client. Refreshes on every server-sent change (polling while the
+// stream is down), re-renders only what changed, and acts as the chosen person through
+// /_sandbox/command, /message, /click, /select, /submit and /close. Confirm dialogs are asked
+// before anything is delivered.
 "use strict";
 
 (function () {
   const STRINGS = {
-    botName: "gpuwarden",
-    appBadge: "APP",
-    onlyVisibleToYou: "Only visible to you",
-    edited: "(edited)",
-    oneReply: "1 reply",
-    manyReplies: (count) => count + " replies",
-    hideReplies: "Hide replies",
-    empty: "No messages in this channel yet. Try a slash command below.",
+    empty: "No messages here yet. Try a slash command below.",
     live: "Live",
-    offline: "Sandbox unreachable, retrying…",
-    clickRejected: (error, status) => "The app did not accept the click: " + error + (status ? " (HTTP " + status + ")" : ""),
+    polling: "Polling",
+    offline: "Sandbox unreachable, retrying\u2026",
+    appRejected: (error, status) => "The app did not accept it: " + error + (status ? " (HTTP " + status + ")" : ""),
     requestFailed: (detail) => "Request failed: " + detail,
+    person: (user) => user.real_name + " (@" + user.name + ")",
+    roles: (user) => user.roles.join(", "),
+    details: (user) => [user.profile.title, user.tz].filter(Boolean).join(" \u00B7 "),
+    channel: (channel) => "# " + channel.name,
+    dm: "gpuwarden",
+    channelTitle: (channel) => (channel.is_im ? "@gpuwarden" : "#" + channel.name),
   };
-  const POLL_MS = 1500;
-  const { render, el } = window.Mrkdwn;
-  const { renderBlocks } = window.BlockKit;
+  const SAFE_URL = /^https?:\/\//i;
+  const { el } = window.Mrkdwn;
+  const { messageNode } = window.MessageView;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(window.location.search);
   const state = {
     channel: params.get("channel") || "gpu-alerts",
     user: params.get("user") || "alice",
-    users: {},
-    snapshot: "",
+    directory: { users: {}, groups: {} },
+    channels: [],
+    snapshots: {},
     data: null,
     expanded: new Set(),
+    mode: "polling",
+    refreshing: null,
+    again: false,
   };
 
-  function domId(ts) { return ts.replace(".", "-"); }
-
-  function timeOf(ts) {
-    return new Date(parseFloat(ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function senderName(message) {
-    if (message.bot_id) return STRINGS.botName;
-    const user = state.users[message.user];
-    return user ? user.real_name : message.user;
-  }
-
   function hint(text) { $("composer-hint").textContent = text || ""; }
+
+  function me() {
+    return Object.values(state.directory.users).find((user) => user.name === state.user);
+  }
+
+  function status(offline) {
+    $("connection-status").textContent = offline ? STRINGS.offline : STRINGS[state.mode];
+    $("connection-status").className = offline ? "offline" : state.mode;
+  }
 
   async function postJson(path, body) {
     const response = await fetch(path, {
@@ -56,150 +59,168 @@
     return data;
   }
 
-  function messageNode(message, ephemeral) {
-    const node = el("div", "message" + (ephemeral ? " ephemeral" : ""));
-    node.id = (ephemeral ? "eph-" : "msg-") + domId(message.ts);
-    node.dataset.ts = message.ts;
-    if (ephemeral) node.dataset.ephemeral = "true";
-    const name = senderName(message);
-    node.appendChild(el("div", "avatar" + (message.bot_id ? " bot" : ""), name.charAt(0).toUpperCase()));
-    const content = el("div", "content");
-    const meta = el("div", "meta");
-    meta.appendChild(el("span", "sender", name));
-    if (message.bot_id) meta.appendChild(el("span", "app-badge", STRINGS.appBadge));
-    meta.appendChild(el("span", "time", timeOf(message.ts)));
-    if (message.edited) meta.appendChild(el("span", "edited", STRINGS.edited));
-    content.appendChild(meta);
-    if (ephemeral) content.appendChild(el("div", "ephemeral-label", STRINGS.onlyVisibleToYou));
-    const body = el("div", "body");
-    body.appendChild(message.blocks && message.blocks.length
-      ? renderBlocks(message.blocks, state.users)
-      : render(message.text, state.users));
-    content.appendChild(body);
-    if (message.replies && message.replies.length) content.appendChild(threadNode(message));
-    node.appendChild(content);
-    return node;
-  }
-
-  function threadNode(message) {
-    const wrapper = el("div");
-    const open = state.expanded.has(message.ts);
-    const count = message.replies.length;
-    const toggle = el("button", "thread-toggle",
-      open ? STRINGS.hideReplies : (count === 1 ? STRINGS.oneReply : STRINGS.manyReplies(count)));
-    toggle.type = "button";
-    toggle.dataset.threadTs = message.ts;
-    wrapper.appendChild(toggle);
-    if (open) {
-      const thread = el("div", "thread");
-      thread.id = "thread-" + domId(message.ts);
-      for (const reply of message.replies) thread.appendChild(messageNode(reply, false));
-      wrapper.appendChild(thread);
-    }
-    return wrapper;
+  // Fetch as JSON; report whether it differs from what was rendered last time under `key`.
+  async function load(key, path) {
+    const text = await (await fetch(path)).text();
+    const changed = text !== state.snapshots[key];
+    state.snapshots[key] = text;
+    return [JSON.parse(text), changed];
   }
 
   function renderMessages() {
-    const data = state.data;
     const box = $("messages");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-    const items = data.messages.map((m) => [m, false]).concat(data.ephemerals.map((e) => [e, true]));
+    const items = state.data.messages.map((m) => [m, false]).concat(state.data.ephemerals.map((e) => [e, true]));
     items.sort((a, b) => parseFloat(a[0].ts) - parseFloat(b[0].ts));
+    const context = { directory: state.directory, expanded: state.expanded };
     box.replaceChildren();
     if (!items.length) box.appendChild(el("div", "empty", STRINGS.empty));
-    for (const [message, ephemeral] of items) box.appendChild(messageNode(message, ephemeral));
+    for (const [message, ephemeral] of items) box.appendChild(messageNode(message, ephemeral, context));
     if (atBottom) box.scrollTop = box.scrollHeight;
   }
 
-  async function poll() {
-    const query = new URLSearchParams({ channel: state.channel, user: state.user });
-    try {
-      const response = await fetch("/_sandbox/messages?" + query);
-      const text = await response.text();
-      $("connection-status").textContent = STRINGS.live;
-      $("connection-status").className = "";
-      if (text === state.snapshot) return;
-      state.snapshot = text;
-      state.data = JSON.parse(text);
-      renderMessages();
-    } catch (error) {
-      $("connection-status").textContent = STRINGS.offline;
-      $("connection-status").className = "offline";
-    }
+  function renderSidebar() {
+    const mine = me();
+    const channels = state.channels.filter((c) => !c.is_im);
+    const dms = state.channels.filter((c) => c.is_im && mine && c.user === mine.id);
+    const entry = (channel, label) => {
+      const link = el("a", null, label);
+      link.id = "channel-" + (channel.is_im ? channel.id : channel.name);
+      link.dataset.channel = channel.is_im ? channel.id : channel.name;
+      link.classList.toggle("selected", link.dataset.channel === state.channel);
+      return link;
+    };
+    $("channel-list").replaceChildren(...channels.map((c) => entry(c, STRINGS.channel(c))));
+    $("dm-list").replaceChildren(...dms.map((c) => entry(c, STRINGS.dm)));
+    $("acting-as-roles").textContent = mine ? STRINGS.roles(mine) : "";
+    $("acting-as-details").textContent = mine ? STRINGS.details(mine) : "";
   }
 
-  function selectChannel(name) {
-    state.channel = name;
-    state.snapshot = "";
-    state.expanded.clear();
-    $("channel-title").textContent = "#" + name;
-    for (const link of document.querySelectorAll("#channel-list a")) {
-      link.classList.toggle("selected", link.dataset.channel === name);
+  function renderModal(stacks) {
+    const mine = me();
+    const stack = (mine && stacks.views[mine.id]) || [];
+    if (!stack.length) return window.Modal.hide();
+    window.Modal.show(stack[stack.length - 1], state.directory, { submit: submitView, close: closeView });
+  }
+
+  async function refreshOnce() {
+    const who = new URLSearchParams({ channel: state.channel, user: state.user });
+    const [[channels, channelsChanged], [data, dataChanged], [views, viewsChanged]] = await Promise.all([
+      load("channels", "/_sandbox/channels"),
+      load("messages", "/_sandbox/messages?" + who),
+      load("views", "/_sandbox/views?" + new URLSearchParams({ user: state.user })),
+    ]);
+    state.channels = channels.channels;
+    state.data = data;
+    $("channel-title").textContent = STRINGS.channelTitle(data.channel);
+    if (channelsChanged) renderSidebar();
+    if (dataChanged) renderMessages();
+    if (viewsChanged) renderModal(views);
+  }
+
+  // One refresh at a time; a change during a refresh triggers one more afterwards.
+  async function refresh() {
+    if (state.refreshing) {
+      state.again = true;
+      return state.refreshing;
     }
-    params.set("channel", name);
+    state.refreshing = refreshOnce()
+      .then(() => status(false))
+      .catch(() => status(true))
+      .finally(() => {
+        state.refreshing = null;
+        if (state.again) {
+          state.again = false;
+          refresh();
+        }
+      });
+    return state.refreshing;
+  }
+
+  function reset() {
+    state.snapshots = {};
+    state.expanded.clear();
+    params.set("channel", state.channel);
+    params.set("user", state.user);
     window.history.replaceState(null, "", "?" + params);
-    poll();
+    return refresh();
   }
 
   async function loadDirectory() {
-    const [users, channels] = await Promise.all([
+    const [users, groups] = await Promise.all([
       fetch("/_sandbox/users").then((r) => r.json()),
-      fetch("/_sandbox/channels").then((r) => r.json()),
+      fetch("/_sandbox/usergroups").then((r) => r.json()),
     ]);
     const picker = $("acting-as");
     for (const user of users.users) {
-      state.users[user.id] = user;
+      state.directory.users[user.id] = user;
       if (user.is_bot) continue;
-      const option = el("option", null, user.real_name + " (@" + user.name + ")");
+      const option = el("option", null, STRINGS.person(user));
       option.value = user.name;
       option.selected = user.name === state.user;
       picker.appendChild(option);
     }
-    const list = $("channel-list");
-    for (const channel of channels.channels) {
-      const link = el("a", null, "# " + channel.name);
-      link.id = "channel-" + channel.name;
-      link.dataset.channel = channel.name;
-      list.appendChild(link);
+    for (const group of groups.usergroups) state.directory.groups[group.id] = group;
+  }
+
+  // Run an action as the acting person; show the app's refusal or a failed request.
+  async function act(path, body) {
+    hint("");
+    try {
+      const result = await postJson(path, { user: state.user, ...body });
+      if (result.error) hint(STRINGS.appRejected(result.error, result.status));
+      return result;
+    } catch (error) {
+      hint(STRINGS.requestFailed(error.message));
+      return null;
+    } finally {
+      refresh();
     }
   }
 
-  async function sendCommand(event) {
+  async function confirmed(node) {
+    return !node.confirmSpec || window.Confirm.ask(node.confirmSpec, state.directory);
+  }
+
+  async function sendLine(event) {
     event.preventDefault();
     const input = $("command-input");
     const line = input.value.trim();
     if (!line) return;
+    input.value = "";
     const space = line.indexOf(" ");
     const command = space < 0 ? line : line.slice(0, space);
     const text = space < 0 ? "" : line.slice(space + 1).trim();
-    const who = { user: state.user, channel: state.channel };
-    hint("");
-    input.value = "";
-    try {
-      if (line.startsWith("/")) await postJson("/_sandbox/command", { ...who, command, text });
-      else await postJson("/_sandbox/message", { ...who, text: line });
-    } catch (error) {
-      hint(STRINGS.requestFailed(error.message));
-    }
-    poll();
+    if (line.startsWith("/")) await act("/_sandbox/command", { channel: state.channel, command, text });
+    else await act("/_sandbox/message", { channel: state.channel, text: line });
   }
 
   async function clickButton(button) {
-    const message = button.closest(".message");
-    if (button.dataset.url) window.open(button.dataset.url, "_blank", "noopener");
+    if (!(await confirmed(button))) return;
+    if (SAFE_URL.test(button.dataset.url || "")) window.open(button.dataset.url, "_blank", "noopener");
+    const body = { channel: state.channel, ts: button.closest(".message").dataset.ts, action_id: button.dataset.actionId };
+    if (button.dataset.value !== undefined) body.value = button.dataset.value;
     button.disabled = true;
-    hint("");
-    try {
-      const body = { user: state.user, channel: state.channel, ts: message.dataset.ts, action_id: button.dataset.actionId };
-      if (button.dataset.value !== undefined) body.value = button.dataset.value;
-      const result = await postJson("/_sandbox/click", body);
-      if (result.error) hint(STRINGS.clickRejected(result.error, result.status));
-    } catch (error) {
-      hint(STRINGS.requestFailed(error.message));
-    } finally {
-      button.disabled = false;
+    await act("/_sandbox/click", body);
+    button.disabled = false;
+  }
+
+  async function choose(select) {
+    const value = select.value;
+    if (!(await confirmed(select))) {
+      select.selectedIndex = 0;
+      return;
     }
-    poll();
+    const ts = select.closest(".message").dataset.ts;
+    await act("/_sandbox/select", { channel: state.channel, ts, action_id: select.dataset.actionId, value });
+  }
+
+  async function submitView(viewId, values) {
+    await act("/_sandbox/submit", { view_id: viewId, values });
+  }
+
+  function closeView(viewId) {
+    return act("/_sandbox/close", { view_id: viewId });
   }
 
   function onMessagesClick(event) {
@@ -214,23 +235,32 @@
     }
   }
 
+  function onMessagesChange(event) {
+    if (event.target.matches("select.blk-select")) choose(event.target);
+  }
+
   async function start() {
     await loadDirectory();
-    $("channel-list").addEventListener("click", (event) => {
+    $("sidebar").addEventListener("click", (event) => {
       const link = event.target.closest("a[data-channel]");
-      if (link) selectChannel(link.dataset.channel);
+      if (!link) return;
+      state.channel = link.dataset.channel;
+      renderSidebar();
+      reset();
     });
     $("acting-as").addEventListener("change", (event) => {
       state.user = event.target.value;
-      state.snapshot = "";
-      params.set("user", state.user);
-      window.history.replaceState(null, "", "?" + params);
-      poll();
+      if (state.channels.some((c) => c.is_im && c.id === state.channel)) state.channel = "gpu-alerts";
+      reset();
     });
     $("messages").addEventListener("click", onMessagesClick);
-    $("composer").addEventListener("submit", sendCommand);
-    selectChannel(state.channel);
-    window.setInterval(poll, POLL_MS);
+    $("messages").addEventListener("change", onMessagesChange);
+    $("composer").addEventListener("submit", sendLine);
+    await reset();
+    window.Live.connect(refresh, (mode) => {
+      state.mode = mode;
+      status(false);
+    });
   }
 
   start();

@@ -1,6 +1,7 @@
 // Slack mrkdwn → DOM nodes. Builds nodes with textContent only, so message content can never
 // inject HTML. Supports *bold*, _italic_, ~strike~, `code`, ```pre```, <url|text>, <@U…>,
-// <#C…|name>, <!here>, :emoji: shortcodes, and Slack's &amp; &lt; &gt; escapes. As in Slack,
+// <#C…|name>, <!here>, <!subteam^S…>, :emoji: shortcodes, and Slack's &amp; &lt; &gt; escapes.
+// `directory` is { users: {id: user}, groups: {id: usergroup} }. As in Slack,
 // _italic_, *bold* and ~strike~ only open and close at word boundaries (snake_case stays plain).
 "use strict";
 
@@ -42,17 +43,20 @@
     return node;
   }
 
-  function angle(token, users) {
+  function special(target, label, directory) {
+    const [name, id] = target.slice(1).split("^", 2);
+    const group = name === "subteam" ? directory.groups[id] : null;
+    return el("span", "mention", label || SPECIAL[name] || "@" + (group ? group.handle : name));
+  }
+
+  function angle(token, directory) {
     const [target, label] = token.slice(1, -1).split("|", 2);
     if (target.startsWith("@")) {
-      const user = users[target.slice(1)];
+      const user = directory.users[target.slice(1)];
       return el("span", "mention", "@" + (label || (user ? user.name : target.slice(1))));
     }
     if (target.startsWith("#")) return el("span", "mention", "#" + (label || target.slice(1)));
-    if (target.startsWith("!")) {
-      const name = target.slice(1).split("^")[0];
-      return el("span", "mention", label || SPECIAL[name] || "@" + name);
-    }
+    if (target.startsWith("!")) return special(target, label, directory);
     const url = unescape(target);
     if (!SAFE_URL.test(url)) return document.createTextNode(unescape(token));
     const link = el("a", null, unescape(label || target));
@@ -62,49 +66,49 @@
     return link;
   }
 
-  function styled(tag, token, users) {
+  function styled(tag, token, directory) {
     const node = el(tag);
-    node.appendChild(inline(token.slice(1, -1), users));
+    node.appendChild(inline(token.slice(1, -1), directory));
     return node;
   }
 
-  function token(match, users) {
+  function token(match, directory) {
     const [text, code, ang, bold, italic, strike, shortcode] = match;
     if (code) return el("code", null, unescape(code.slice(1, -1)));
-    if (ang) return angle(ang, users);
-    if (bold) return styled("strong", bold, users);
-    if (italic) return styled("em", italic, users);
-    if (strike) return styled("s", strike, users);
+    if (ang) return angle(ang, directory);
+    if (bold) return styled("strong", bold, directory);
+    if (italic) return styled("em", italic, directory);
+    if (strike) return styled("s", strike, directory);
     if (shortcode) return document.createTextNode(emoji(shortcode));
     return document.createTextNode(text);
   }
 
-  function inline(text, users) {
+  function inline(text, directory) {
     const out = document.createDocumentFragment();
     let last = 0;
     for (const match of text.matchAll(INLINE)) {
       if (match.index > last) out.appendChild(document.createTextNode(unescape(text.slice(last, match.index))));
-      out.appendChild(token(match, users));
+      out.appendChild(token(match, directory));
       last = match.index + match[0].length;
     }
     if (last < text.length) out.appendChild(document.createTextNode(unescape(text.slice(last))));
     return out;
   }
 
-  function lines(text, users) {
+  function lines(text, directory) {
     const out = document.createDocumentFragment();
     text.split("\n").forEach((line, index) => {
       if (index > 0) out.appendChild(document.createElement("br"));
-      out.appendChild(inline(line, users));
+      out.appendChild(inline(line, directory));
     });
     return out;
   }
 
-  function render(text, users) {
+  function render(text, directory) {
     const out = document.createDocumentFragment();
     String(text || "").split("```").forEach((part, index) => {
       if (index % 2 === 1) out.appendChild(el("pre", null, unescape(part.replace(/^\n/, ""))));
-      else out.appendChild(lines(part, users));
+      else out.appendChild(lines(part, directory));
     });
     return out;
   }

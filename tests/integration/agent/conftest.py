@@ -1,19 +1,43 @@
-"""A scripted ingest endpoint on loopback: a real HTTP server answering from a script."""
+"""A scripted ingest endpoint on loopback (a real HTTP server), and the agent CLI as a process."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 ACCEPTED = (202, {}, b'{"accepted_samples": 1, "accepted_events": 1, "duplicate": false}')
+REPO = Path(__file__).resolve().parents[3]
+ENTRY = (
+    "import argparse, sys\n"
+    "from agent import cli\n"
+    "parser = argparse.ArgumentParser(prog='gpuwarden agent')\n"
+    "cli.configure(parser)\n"
+    "sys.exit(cli.run(parser.parse_args()))\n"
+)
+
+
+def start_agent(*argv: str, **env: str) -> subprocess.Popen[str]:
+    """`gpuwarden agent ARGV` as a child process, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", ENTRY, *argv],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @dataclass
@@ -31,7 +55,7 @@ class Received:
 class ScriptedBot:
     """Answers POSTs with the next (status, headers, body) of `script`; the last one repeats."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.script: list[tuple[int, dict[str, str], bytes]] = [ACCEPTED]
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -51,7 +75,7 @@ class ScriptedBot:
             def log_message(self, fmt: str, *args: object) -> None:
                 pass  # keep test output quiet
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

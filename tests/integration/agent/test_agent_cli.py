@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from .conftest import ScriptedBot
-
-REPO = Path(__file__).resolve().parents[3]
-ENTRY = (
-    "import argparse, sys\n"
-    "from agent import cli\n"
-    "parser = argparse.ArgumentParser(prog='gpuwarden agent')\n"
-    "cli.configure(parser)\n"
-    "sys.exit(cli.run(parser.parse_args()))\n"
-)
+from .conftest import ScriptedBot, start_agent
 
 
 def _wait_for(predicate, timeout: float) -> bool:
@@ -31,16 +18,9 @@ def _wait_for(predicate, timeout: float) -> bool:
 
 
 def test_simulated_fleet_ships_one_batch_per_node_per_tick_and_stops_on_sigterm(bot: ScriptedBot):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "GPUWARDEN_INGEST_TOKEN": "cli-token"}
     argv = ["--simulate", "--bot-url", bot.url, "--interval", "0.2", "--seed", "1"]
-    with subprocess.Popen(
-        [sys.executable, "-c", ENTRY, *argv],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as agent:
+    argv += ["--metrics-port", "0", "--quality-port", "0"]
+    with start_agent(*argv, GPUWARDEN_INGEST_TOKEN="cli-token") as agent:
         try:
             assert _wait_for(lambda: len(bot.received) >= 6, timeout=20)
         finally:
@@ -58,20 +38,3 @@ def test_simulated_fleet_ships_one_batch_per_node_per_tick_and_stops_on_sigterm(
         assert len(payload["samples"]) == 8 * 6
         assert {s["labels"]["gpu"] for s in payload["samples"]} == {str(i) for i in range(8)}
         assert [e["kind"] for e in payload["events"]] == ["heartbeat"]
-
-
-def test_without_simulate_the_process_exits_2_with_a_message():
-    result = subprocess.run(
-        [sys.executable, "-c", ENTRY],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-    assert result.returncode == 2
-    assert result.stderr == (
-        "gpuwarden agent: error: real collectors are not available in this build; pass --simulate\n"
-    )

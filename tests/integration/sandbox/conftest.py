@@ -2,7 +2,7 @@
 
 - ``live_server(app, sock=None)``: start an ASGI app on loopback, stopped after the test.
 - ``sandbox_factory(**create_app_kwargs)``: a fresh sandbox; returns its base URL.
-- ``sandbox_url``: a default sandbox with no Request URL.
+- ``sandbox_url``: the session's default sandbox (no Request URL), reset for each test.
 - ``web_client`` / ``async_web_client``: slack_sdk clients on the sandbox, retries off.
 - ``bolt_world``: a sandbox delivering to a Bolt ``AsyncApp`` (FastAPI adapter) on another port.
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from socket import socket
 from typing import Any
 
+import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,8 +36,10 @@ def live_server() -> Iterator[LiveServer]:
         return server
 
     yield start
-    for server in reversed(started):
-        server.stop()
+    for server in started:
+        server.request_stop()
+    for server in started:
+        server.wait_stopped()
 
 
 @pytest.fixture
@@ -52,9 +55,17 @@ def sandbox_factory(live_server: LiveServer) -> Callable[..., str]:
     return make
 
 
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[str]:
+    app = create_app(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, request_url=None)
+    with ServerThread(app) as server:
+        yield server.url
+
+
 @pytest.fixture
-def sandbox_url(sandbox_factory: Callable[..., str]) -> str:
-    return sandbox_factory()
+def sandbox_url(shared_sandbox: str) -> str:
+    httpx.post(f"{shared_sandbox}/_sandbox/reset").raise_for_status()
+    return shared_sandbox
 
 
 @pytest.fixture

@@ -7,22 +7,19 @@ from typing import Any
 
 import httpx
 import pytest
-from slack_sdk import WebClient
 
-from tests.integration.sandbox.world import APPROVAL_BLOCKS, BOT_TOKEN, BoltWorld
+from tests.integration.sandbox import world as sandbox
+from tests.integration.sandbox.screens import APPROVAL_BLOCKS
+from tests.integration.sandbox.world import BoltWorld, client_for
 from tests.processes import eventually
 
 
-def client_for(world: BoltWorld) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=f"{world.sandbox_url}/api/", retry_handlers=[])
-
-
 def act(world: BoltWorld, path: str, **body: Any) -> httpx.Response:
-    return httpx.post(f"{world.sandbox_url}/_sandbox/{path}", json=body, timeout=10)
+    return sandbox.act(world.sandbox_url, path, **body)
 
 
 def post_approval(world: BoltWorld) -> str:
-    posted = client_for(world).chat_postMessage(
+    posted = client_for(world.sandbox_url).chat_postMessage(
         channel="gpu-alerts", text="P1", blocks=APPROVAL_BLOCKS
     )
     return str(posted["ts"])
@@ -83,7 +80,7 @@ def test_button_click_is_verified_and_respond_replaces_the_original(bolt_world: 
         "INC-42",
         "button",
     )
-    client = client_for(bolt_world)
+    client = client_for(bolt_world.sandbox_url)
 
     def replaced() -> bool:
         history = client.conversations_history(channel="gpu-alerts")
@@ -133,7 +130,7 @@ def test_badly_signed_click_gets_401_and_the_handler_does_not_run(
     ).json()
     assert (result["status"], result["error"]) == (401, "dispatch_failed")
     assert bolt_world.actions == []
-    history = client_for(bolt_world).conversations_history(channel="gpu-alerts")
+    history = client_for(bolt_world.sandbox_url).conversations_history(channel="gpu-alerts")
     assert history["messages"][0]["text"] == "P1"
 
 
@@ -171,7 +168,7 @@ def test_response_url_posts_in_channel_and_wears_out(bolt_world: BoltWorld) -> N
         response_url, json={"text": "INC-43 declared", "response_type": "in_channel"}
     )
     assert posted.json() == {"ok": True}
-    history = client_for(bolt_world).conversations_history(channel="general")
+    history = client_for(bolt_world.sandbox_url).conversations_history(channel="general")
     assert history["messages"][0]["text"] == "INC-43 declared"
     for _ in range(4):
         httpx.post(response_url, json={"text": "again"}).raise_for_status()

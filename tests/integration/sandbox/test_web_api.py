@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,16 +10,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.integration.sandbox.world import BOT_TOKEN
+from tests.integration.sandbox.world import BOT_TOKEN, error_of
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*GPU XID 79* on `gpu-node-07`"}}
-
-
-def error_of(call: Callable[[], Any]) -> str:
-    with pytest.raises(SlackApiError) as caught:
-        call()
-    assert caught.value.response.status_code == 200
-    return str(caught.value.response["error"])
 
 
 def test_auth_test_names_team_bot_user_and_bot(web_client: WebClient) -> None:

@@ -1,4 +1,5 @@
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +18,13 @@ def test_defaults():
 
     assert args.bot_url == "http://127.0.0.1:8800"
     assert args.token == "dev-ingest-token"
-    assert args.interval == 5.0
+    assert args.interval == 1.0
     assert args.simulate is False
     assert (args.nodes, args.gpus_per_node, args.seed) == (2, 8, None)
     assert args.faults == DEFAULT_FAULTS
+    assert (args.metrics_port, args.quality_port) == (9840, 9841)
+    assert (args.spool_dir, args.spool_max_bytes) == (None, 256 * 1024**2)
+    assert (args.serving_url, args.serving_interval, args.log_file) == ([], 5.0, [])
 
 
 def test_environment_supplies_defaults(monkeypatch):
@@ -39,14 +43,6 @@ def test_flags_override_the_environment(monkeypatch):
     args = _parse("--bot-url", "http://other:1", "--interval", "2", "--seed", "7", "--nodes", "3")
 
     assert (args.bot_url, args.interval, args.seed, args.nodes) == ("http://other:1", 2.0, 7, 3)
-
-
-def test_without_simulate_exits_2_saying_real_collectors_are_missing(capsys):
-    assert cli.run(_parse()) == 2
-
-    assert capsys.readouterr().err == (
-        "gpuwarden agent: error: real collectors are not available in this build; pass --simulate\n"
-    )
 
 
 @pytest.mark.parametrize(
@@ -69,6 +65,10 @@ def test_without_simulate_exits_2_saying_real_collectors_are_missing(capsys):
         (["--bot-url", "bot:8800"], "--bot-url must be an http:// or https:// URL, got 'bot:8800'"),
         (["--bot-url", "http://"], "--bot-url must be an http:// or https:// URL, got 'http://'"),
         (["--token", ""], "--token (GPUWARDEN_INGEST_TOKEN) must not be empty"),
+        (
+            ["--serving-url", "localhost:8000"],
+            "--serving-url must be an http:// or https:// URL, got 'localhost:8000'",
+        ),
     ],
 )
 def test_bad_options_exit_2_with_a_message(capsys, argv, message):
@@ -88,6 +88,62 @@ def test_bad_options_exit_2_with_a_message(capsys, argv, message):
     ],
 )
 def test_unparseable_options_exit_2_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        _parse(*argv)
+
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--simulate"], None),
+        ([], Path("/var/lib/gpuwarden/spool")),
+        (["--spool-dir", "/data/spool"], Path("/data/spool")),
+        (["--simulate", "--spool-dir", "/data/spool"], Path("/data/spool")),
+        (["--spool-dir", ""], None),
+    ],
+)
+def test_the_spool_is_on_disk_for_real_gpus_and_in_memory_when_simulating(argv, expected):
+    assert cli._parts(_parse(*argv)).spool_dir == expected
+
+
+def test_local_sources_come_from_repeatable_flags():
+    args = _parse(
+        "--serving-url",
+        "http://127.0.0.1:8000/metrics",
+        "--serving-url",
+        "http://127.0.0.1:30000/metrics",
+        "--log-file",
+        "/var/log/a.log",
+        "--quality-port",
+        "0",
+        "--metrics-port",
+        "19840",
+    )
+
+    parts = cli._parts(args)
+
+    assert parts.metrics_port == 19840
+    assert parts.local.serving_urls == (
+        "http://127.0.0.1:8000/metrics",
+        "http://127.0.0.1:30000/metrics",
+    )
+    assert parts.local.log_files == (Path("/var/log/a.log"),)
+    assert parts.local.quality_port == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--metrics-port", "70000"], "argument --metrics-port: expected a TCP port 0-65535"),
+        (["--quality-port", "x"], "argument --quality-port: expected a TCP port 0-65535"),
+        (["--spool-max-bytes", "0"], "argument --spool-max-bytes: expected a whole number of"),
+        (["--serving-interval", "0"], "argument --serving-interval: expected more than 0"),
+    ],
+)
+def test_bad_local_options_exit_2_with_a_message(capsys, argv, message):
     with pytest.raises(SystemExit) as exited:
         _parse(*argv)
 

@@ -1,18 +1,23 @@
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from agent.exporter import Snapshot
 from agent.runner import AgentLoop, StopFlag
 from agent.shipper import Backoff, Shipper
 from agent.simulate import Fleet
-from agent.wire import Batch, NodeEvent, Reading
+from agent.urgent import UrgentEvents
+from agent.wire import GPU_UTILIZATION, Batch, NodeEvent, Reading
 
 from .conftest import FakeBot, FakeClock
 
@@ -152,3 +157,137 @@ def test_stop_flag_turns_sigterm_and_sigint_into_a_stop_request(sig):
     assert stop.requested
     assert stop.reason == sig.name
     assert signal.getsignal(sig) is before
+
+
+class FixedSource:
+    def __init__(self, node: str, gpu_count: int, *readings: Reading) -> None:
+        self.node = node
+        self.gpu_count = gpu_count
+        self.readings = readings
+
+    def collect(self, now: float) -> tuple[Sequence[Reading], Sequence[NodeEvent]]:
+        return [Reading(r.metric, r.labels, now, r.value) for r in self.readings], []
+
+
+def test_sources_of_one_node_ship_together_with_one_heartbeat_and_fill_the_snapshot(clock):
+    gpu = FixedSource("gpu-node-1", 8, Reading(GPU_UTILIZATION, {"gpu": "0"}, 0, 0.5))
+    serving = FixedSource("gpu-node-1", 0, Reading("gpuwarden_serving_up", {}, 0, 1.0))
+    other = FixedSource("gpu-node-2", 4)
+    snapshot = Snapshot(clock=clock)
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper:
+        stop = StopFlag()
+        loop = AgentLoop(
+            sources=[gpu, other, serving],
+            shipper=shipper,
+            stop=stop,
+            snapshot=snapshot,
+            clock=clock,
+            sleep=_stop_at(clock, stop, clock.now + 0.5),
+        )
+        loop.run()
+
+    first, second = bot.payloads()
+    assert (first["node"], first["gpu_count"]) == ("gpu-node-1", 8)
+    assert [s["metric"] for s in first["samples"]] == [GPU_UTILIZATION, "gpuwarden_serving_up"]
+    assert [e["kind"] for e in first["events"]] == ["heartbeat"]
+    assert (second["node"], second["gpu_count"], second["samples"]) == ("gpu-node-2", 4, [])
+    assert sorted(r.metric for _, r in snapshot.latest()) == [
+        GPU_UTILIZATION,
+        "gpuwarden_serving_up",
+    ]
+
+
+def test_the_default_push_interval_is_one_second(clock):
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper:
+        stop = StopFlag()
+        AgentLoop(
+            sources=[FixedSource("n", 1)],
+            shipper=shipper,
+            stop=stop,
+            clock=clock,
+            sleep=_stop_at(clock, stop, clock.now + 2.5),
+        ).run()
+
+    assert [p["events"][0]["attrs"] for p in bot.payloads()] == [{"interval_s": 1.0}] * 3
+
+
+def _xid(ts: float) -> NodeEvent:
+    return NodeEvent(kind="xid", ts=ts, labels={"gpu": "3"}, attrs={"xid": 79})
+
+
+def test_an_urgent_event_ships_at_once_in_its_own_batch_not_at_the_next_tick(clock):
+    start = clock.now
+    urgent = UrgentEvents()
+    stop = StopFlag()
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now - start == pytest.approx(2.2):
+            urgent.put("gpu-node-1", _xid(clock.now))
+        if clock.now - start >= 7:
+            stop.request("test")
+
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper:
+        AgentLoop(
+            sources=[FixedSource("gpu-node-1", 8)],
+            shipper=shipper,
+            stop=stop,
+            interval_s=5.0,
+            urgent=urgent,
+            clock=clock,
+            sleep=sleep,
+        ).run()
+
+    sent = [(p["sent_at"] - start, [e["kind"] for e in p["events"]]) for p in bot.payloads()]
+    assert sent == [
+        (0.0, ["heartbeat"]),
+        (pytest.approx(2.2), ["xid"]),
+        (5.0, ["heartbeat"]),
+    ]
+    assert bot.payloads()[1]["gpu_count"] == 8
+
+
+def test_an_urgent_event_from_another_thread_wakes_a_sleeping_loop():
+    urgent = UrgentEvents()
+    stop = StopFlag()
+    delivered = threading.Event()
+
+    def bot(request: httpx.Request) -> httpx.Response:
+        if b"xid" in gzip.decompress(request.content):
+            delivered.set()
+        return httpx.Response(202, json={})
+
+    shipper = Shipper("http://bot.test/i", "t", transport=httpx.MockTransport(bot))
+    loop = AgentLoop(
+        sources=[FixedSource("n", 1)], shipper=shipper, stop=stop, interval_s=60.0, urgent=urgent
+    )
+    runner = threading.Thread(target=loop.run)
+    runner.start()
+    try:
+        time.sleep(0.3)
+        put_at = time.monotonic()
+        urgent.put("n", _xid(time.time()))
+        assert delivered.wait(timeout=5)
+        assert time.monotonic() - put_at < 0.5
+    finally:
+        stop.request("test")
+        runner.join(timeout=5)
+        shipper.close()
+
+
+def test_a_failing_source_is_logged_once_per_episode(clock, caplog):
+    source = BrokenSource()
+    bot = FakeBot()
+    with _shipper(bot, clock) as shipper, caplog.at_level(logging.INFO):
+        loop = AgentLoop(sources=[source], shipper=shipper, stop=StopFlag(), clock=clock)
+        loop.tick(clock.now)
+        loop.tick(clock.now + 1)
+        source.collect = lambda now: ([], [])  # type: ignore[method-assign]
+        loop.tick(clock.now + 2)
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("collecting from gpu-node-9 failed")]) == 1
+    assert "collecting from gpu-node-9 (BrokenSource) works again" in messages

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sandbox.slack.errors import SlackError
-from sandbox.slack.interactions import find_button, parse_ack
+from sandbox.slack.interactions import parse_ack
+from sandbox.slack.messages import Ephemeral, Message
+from sandbox.slack.payloads import BUTTON, find_element
 from sandbox.slack.responses import ResponseTarget, ResponseUrls, apply_response
 from sandbox.slack.signing import Delivery
-from sandbox.slack.workspace import Ephemeral, Message, Workspace
+from sandbox.slack.workspace import Workspace
 
 
 class FakeClock:
@@ -97,10 +99,10 @@ def test_replace_and_delete_original() -> None:
 
 
 def test_find_button_by_action_id_and_value() -> None:
-    assert find_button(ACTIONS, "approve", "b") == ("approval", ACTIONS[0]["elements"][1])
-    assert find_button(ACTIONS, "approve", None) == ("approval", ACTIONS[0]["elements"][0])
-    assert find_button(ACTIONS, "details", None) == ("summary", ACTIONS[1]["accessory"])
-    assert find_button(ACTIONS, "approve", "zzz") is None
+    assert find_element(ACTIONS, "approve", BUTTON, "b") == ("approval", ACTIONS[0]["elements"][1])
+    assert find_element(ACTIONS, "approve", BUTTON) == ("approval", ACTIONS[0]["elements"][0])
+    assert find_element(ACTIONS, "details", BUTTON) == ("summary", ACTIONS[1]["accessory"])
+    assert find_element(ACTIONS, "approve", BUTTON, "zzz") is None
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ def frozen_workspace() -> Workspace:
 def test_ids_derive_from_names() -> None:
     ws = frozen_workspace()
     assert slack_id("C", "gpu-alerts") == "C0GPUALERTS"
-    assert set(ws.users) == {"U0ALICE", "U0BOB", BOT_USER_ID}
+    assert set(ws.users) == {"U0ALICE", "U0BOB", "U0CAROL", BOT_USER_ID}
     assert set(ws.channels) == {"C0GPUALERTS", "C0GENERAL"}
 
 
@@ -76,3 +76,45 @@ def test_deleting_a_parent_removes_its_replies() -> None:
     ws.delete(channel, parent)
     assert channel.messages == []
     assert reply.ts not in channel.index
+
+
+WINTER, SUMMER = 1767225600.0, 1782864000.0  # 2026-01-01 and 2026-07-01, UTC
+
+
+@pytest.mark.parametrize(
+    ("now", "offsets"),
+    [
+        pytest.param(WINTER, {"alice": -8, "bob": 0, "carol": 8}, id="winter"),
+        pytest.param(SUMMER, {"alice": -7, "bob": 1, "carol": 8}, id="summer"),
+    ],
+)
+def test_people_carry_their_time_zone_offsets(now: float, offsets: dict[str, int]) -> None:
+    ws = Workspace(clock=lambda: now)
+    for name, hours in offsets.items():
+        assert ws.user(name).to_api(now)["tz_offset"] == hours * 3600
+
+
+def test_a_dm_holds_its_person_and_the_bot_only() -> None:
+    ws = frozen_workspace()
+    im, existed = ws.open_im(ws.user("alice"))
+    assert (im.id, existed, ws.open_im(ws.user("alice"))[1]) == ("D0ALICE", False, True)
+    assert ws.is_member(im, ws.user("alice"))
+    assert ws.is_member(im, ws.bot)
+    assert not ws.is_member(im, ws.user("bob"))
+    assert ws.member_count(im) == 2
+    with pytest.raises(SlackError, match="channel_not_found"):
+        ws.channel("")  # a DM has no name to find it by
+    with pytest.raises(SlackError, match="cannot_dm_bot"):
+        ws.open_im(ws.bot)
+
+
+def test_every_visible_change_bumps_the_feed() -> None:
+    ws = frozen_workspace()
+    channel = ws.channel("general")
+    message = ws.post(channel, user=ws.bot, text="x", blocks=[])
+    ws.react(message, name="eyes", user=ws.user("bob"))
+    with pytest.raises(SlackError, match="already_reacted"):
+        ws.react(message, name="eyes", user=ws.user("bob"))
+    ws.set_members(ws.usergroups["S0GPUONCALL"], ["U0CAROL", "U0CAROL"])
+    assert ws.usergroups["S0GPUONCALL"].users == ["U0CAROL"]
+    assert (ws.changes.version, ws.changes.kind) == (3, "usergroup")

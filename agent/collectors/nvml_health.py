@@ -1,0 +1,161 @@
+"""One GPU's slow readings, taken every N cycles.
+
+Energy, ECC, row remapping, retired pages, PCIe, NVLink, persistence mode, the driver's
+recovery action, per-workload memory and `gpu_info`: the slow or rarely-changing calls
+(energy alone takes ~4 ms on an H100).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from agent.collectors.nvml_gpu import Emit, GpuProbe, scaled
+from agent.collectors.workloads import Workload, WorkloadResolver
+from agent.wire import Reading
+
+GPU_INFO = "gpuwarden_gpu_info"
+GPU_SLOWDOWN_TEMPERATURE = "gpuwarden_gpu_slowdown_temperature_celsius"
+GPU_ENERGY = "gpuwarden_gpu_energy_joules_total"
+GPU_ECC_ERRORS = "gpuwarden_gpu_ecc_errors_total"
+GPU_REMAPPED_ROWS = "gpuwarden_gpu_remapped_rows_total"
+GPU_REMAPPED_ROWS_PENDING = "gpuwarden_gpu_remapped_rows_pending"
+GPU_REMAPPED_ROWS_FAILURE = "gpuwarden_gpu_remapped_rows_failure"
+GPU_RETIRED_PAGES = "gpuwarden_gpu_retired_pages_total"
+GPU_RETIRED_PAGES_PENDING = "gpuwarden_gpu_retired_pages_pending"
+GPU_PCIE_REPLAYS = "gpuwarden_gpu_pcie_replay_errors_total"
+GPU_PCIE_GENERATION = "gpuwarden_gpu_pcie_link_generation"
+GPU_PCIE_WIDTH = "gpuwarden_gpu_pcie_link_width"
+GPU_NVLINK_UP = "gpuwarden_gpu_nvlink_up"
+GPU_NVLINK_ERRORS = "gpuwarden_gpu_nvlink_errors_total"
+GPU_PERSISTENCE_MODE = "gpuwarden_gpu_persistence_mode"
+GPU_RECOVERY_ACTION = "gpuwarden_gpu_recovery_action"
+GPU_PROCESS_MEMORY = "gpuwarden_gpu_process_memory_used_bytes"
+
+_THRESHOLD_SLOWDOWN = 1
+_ECC = [
+    (error_type, type_code, scope, scope_code)
+    for error_type, type_code in (("corrected", 0), ("uncorrected", 1))
+    for scope, scope_code in (("volatile", 0), ("aggregate", 1))
+]
+_RETIREMENT_CAUSES = (("multiple_single_bit_ecc", 0), ("double_bit_ecc", 1))
+_PCIE = (
+    (GPU_PCIE_GENERATION, "current", "nvmlDeviceGetCurrPcieLinkGeneration"),
+    (GPU_PCIE_GENERATION, "max", "nvmlDeviceGetMaxPcieLinkGeneration"),
+    (GPU_PCIE_WIDTH, "current", "nvmlDeviceGetCurrPcieLinkWidth"),
+    (GPU_PCIE_WIDTH, "max", "nvmlDeviceGetMaxPcieLinkWidth"),
+)
+_NVLINK_ERRORS = (("replay", 0), ("recovery", 1), ("crc_flit", 2), ("crc_data", 3))
+_NVLINK_DEFAULT_MAX_LINKS = 18
+_FEATURE_ENABLED = 1
+_FIELD_VALUE_MEMBERS = ("dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal")
+_PROCESS_LISTS = (
+    ("compute_processes", "nvmlDeviceGetComputeRunningProcesses"),
+    ("graphics_processes", "nvmlDeviceGetGraphicsRunningProcesses"),
+)
+
+
+class GpuHealthProbe:
+    """The slow-cadence readings of one GPU, read through the same `GpuProbe` policy."""
+
+    def __init__(self, probe: GpuProbe, workloads: WorkloadResolver) -> None:
+        self.probe = probe
+        self.workloads = workloads
+
+    def slow(self, now: float, versions: Mapping[str, str]) -> list[Reading]:
+        """Return every slow reading of this GPU at `now`, `gpu_info` (with `versions`) first."""
+        out = Emit(self.probe.gpu.labels(), now)
+        get = self.probe.get
+        out.add(GPU_INFO, 1.0, {**versions, **self._identity()})
+        slowdown = get(
+            "slowdown_temperature", "nvmlDeviceGetTemperatureThreshold", _THRESHOLD_SLOWDOWN
+        )
+        out.add(GPU_SLOWDOWN_TEMPERATURE, slowdown)
+        out.add(GPU_ENERGY, scaled(get("energy", "nvmlDeviceGetTotalEnergyConsumption"), 1e-3))
+        out.add(GPU_PERSISTENCE_MODE, get("persistence_mode", "nvmlDeviceGetPersistenceMode"))
+        for error_type, type_code, scope, scope_code in _ECC:
+            count = get(
+                f"ecc_{error_type}_{scope}", "nvmlDeviceGetTotalEccErrors", type_code, scope_code
+            )
+            out.add(GPU_ECC_ERRORS, count, {"type": error_type, "scope": scope})
+        self._memory_retirement(out)
+        out.add(GPU_PCIE_REPLAYS, get("pcie_replays", "nvmlDeviceGetPcieReplayCounter"))
+        for metric, kind, function in _PCIE:
+            out.add(metric, get(f"{metric}_{kind}", function), {"kind": kind})
+        self._nvlinks(out)
+        out.add(GPU_RECOVERY_ACTION, self._recovery_action())
+        self._process_memory(out)
+        return out.readings
+
+    def _identity(self) -> dict[str, str]:
+        capability = self.probe.get("compute_capability", "nvmlDeviceGetCudaComputeCapability")
+        vbios = self.probe.get("vbios", "nvmlDeviceGetVbiosVersion")
+        return {
+            "pci_bus_id": self.probe.gpu.pci_bus_id,
+            "compute_capability": "" if capability is None else "{}.{}".format(*capability),
+            "vbios_version": text(vbios),
+        }
+
+    def _memory_retirement(self, out: Emit) -> None:
+        rows = self.probe.get("remapped_rows", "nvmlDeviceGetRemappedRows")
+        if rows is not None:
+            correctable, uncorrectable, pending, failure = rows
+            out.add(GPU_REMAPPED_ROWS, correctable, {"cause": "correctable"})
+            out.add(GPU_REMAPPED_ROWS, uncorrectable, {"cause": "uncorrectable"})
+            out.add(GPU_REMAPPED_ROWS_PENDING, 1.0 if pending else 0.0)
+            out.add(GPU_REMAPPED_ROWS_FAILURE, 1.0 if failure else 0.0)
+        for cause, code in _RETIREMENT_CAUSES:
+            pages = self.probe.get(f"retired_pages_{cause}", "nvmlDeviceGetRetiredPages", code)
+            out.add(GPU_RETIRED_PAGES, None if pages is None else len(pages), {"cause": cause})
+        pending = self.probe.get("retired_pages_pending", "nvmlDeviceGetRetiredPagesPendingStatus")
+        out.add(GPU_RETIRED_PAGES_PENDING, pending)
+
+    def _nvlinks(self, out: Emit) -> None:
+        links = getattr(self.probe.calls.nvml, "NVML_NVLINK_MAX_LINKS", _NVLINK_DEFAULT_MAX_LINKS)
+        for link in range(links):
+            state = self.probe.get(f"nvlink_state_{link}", "nvmlDeviceGetNvLinkState", link)
+            if state is None:
+                continue
+            up = state == _FEATURE_ENABLED
+            out.add(GPU_NVLINK_UP, 1.0 if up else 0.0, {"link": str(link)})
+            if not up:
+                continue
+            for kind, counter in _NVLINK_ERRORS:
+                field = f"nvlink_{kind}_{link}"
+                count = self.probe.get(field, "nvmlDeviceGetNvLinkErrorCounter", link, counter)
+                out.add(GPU_NVLINK_ERRORS, count, {"link": str(link), "type": kind})
+
+    def _recovery_action(self) -> float | None:
+        field_id = getattr(self.probe.calls.nvml, "NVML_FI_DEV_GET_GPU_RECOVERY_ACTION", None)
+        if field_id is None:
+            return None
+        values = self.probe.get("recovery_action", "nvmlDeviceGetFieldValues", [field_id])
+        if not values:
+            return None
+        value = values[0]
+        if value.nvmlReturn != 0:
+            self.probe.calls.handle_code(value.nvmlReturn, self.probe.key, "recovery_action")
+            return None
+        return float(getattr(value.value, _FIELD_VALUE_MEMBERS[value.valueType]))
+
+    def _process_memory(self, out: Emit) -> None:
+        used: dict[int, int] = {}
+        for field, function in _PROCESS_LISTS:
+            for process in self.probe.get(field, function) or ():
+                if process.usedGpuMemory is not None:
+                    used[process.pid] = max(used.get(process.pid, 0), process.usedGpuMemory)
+        per_workload: dict[Workload, int] = defaultdict(int)
+        for pid, memory in used.items():
+            workload = self.workloads.resolve(pid)
+            if workload is not None:
+                per_workload[workload] += memory
+        for workload, memory in per_workload.items():
+            out.add(GPU_PROCESS_MEMORY, memory, workload.labels())
+
+
+def text(value: Any) -> str:
+    """Return an NVML string (str, or bytes from older bindings) as str; None → ''."""
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,106 @@
+"""The exported rule file passes promtool and loads into a real Prometheus as healthy rules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import require_tool
+from tests.integration.alert_engine.conftest import prometheus
+from tests.processes import eventually
+
+RULES = """
+rules:
+  - name: gpu_utilization_high
+    type: threshold
+    metric: gpuwarden_gpu_utilization_ratio
+    warn: 0.85
+    crit: 0.95
+    recover: 0.75
+    for: {warn: 30s, crit: 10s}
+    group_by: [node, gpu]
+    severity: {warn: P3, crit: P2}
+    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
+  - name: gpu_temperature_high
+    type: threshold
+    metric: gpuwarden_gpu_temperature_celsius
+    warn: 85
+    crit: 95
+    recover: 80
+    match: {model: "llama-3"}
+    summary: "{metric} {value:.1f} C on {labels}"
+  - name: ttft_high
+    type: threshold
+    metric: model_ttft_p95_seconds
+    query: >-
+      histogram_quantile(0.95,
+        sum by (le, model_name) (rate(vllm:time_to_first_token_seconds_bucket[5m])))
+    warn: 0.18
+    crit: 0.25
+    recover: 0.15
+    for: {warn: 3m, crit: 1.5s}
+    group_by: [model_name]
+    summary: "TTFT p95 of {model_name} at {value}s"
+"""
+
+
+def export(tmp: Path) -> Path:
+    (tmp / "rules.yaml").write_text(RULES)
+    out = tmp / "gpuwarden.rules.yml"
+    command = ["rules", "export", "--format", "prometheus", "--output", str(out)]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gpuwarden",
+            *command,
+            "--runbook-base-url",
+            "https://runbooks.test/gpu/",
+        ],
+        env={"GPUWARDEN_CONFIG_DIR": str(tmp), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=30,
+    )
+    return out
+
+
+def test_promtool_accepts_the_exported_rules(tmp_path: Path):
+    promtool = require_tool("promtool", "prometheus")
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(export(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 6 rules found" in checked.stdout
+
+
+def test_prometheus_loads_and_evaluates_the_exported_rules(tmp_path: Path):
+    config = {
+        "global": {"evaluation_interval": "1s"},
+        "rule_files": [str(export(tmp_path))],
+    }
+    with prometheus(tmp_path, config) as url:
+
+        def evaluated() -> list[dict] | None:
+            groups = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            return (
+                rules if rules and all(r["lastEvaluation"][:4] != "0001" for r in rules) else None
+            )
+
+        rules = eventually(evaluated, timeout_s=15, what="a first evaluation of every rule")
+    assert [(r["name"], r["health"]) for r in rules] == [
+        (f"{name}_{level}", "ok")
+        for name in ("gpu_utilization_high", "gpu_temperature_high", "ttft_high")
+        for level in ("warn", "crit")
+    ]
+    crit = rules[1]
+    assert crit["labels"] == {"severity": "critical", "gpuwarden_severity": "P2"}
+    assert crit["annotations"]["runbook_url"] == "https://runbooks.test/gpu/gpu_utilization_high"
+    assert crit["duration"] == 10
