@@ -117,7 +117,7 @@ class AgentParts:
         local = self.local.build(stack, node=sources[0].node, registry=registry)
         snapshot = Snapshot()
         if self.metrics_port:
-            registry.register(ReadingsCollector(snapshot, CATALOGUE))
+            registry.register(ReadingsCollector.beside(registry, snapshot, CATALOGUE))
             try:
                 stack.callback(serve_metrics(registry, port=self.metrics_port))
             except OSError as exc:

@@ -1,7 +1,7 @@
 """``gpuwarden chaos``: create real faults on a real GPU, for drills and detection checks.
 
-- ``gpu-memory-leak --rate 50``: grow this process's GPU memory by 50 MB a minute (MB = 10**6
-  bytes, the unit of the seed's leak thresholds) in small steps, as a leaking server would.
+- ``gpu-memory-leak --rate 50``: grow this process's GPU memory by 50 MiB a minute (the unit of
+  nvidia-smi and of the bot's leak-rate thresholds) in small steps, as a leaking server would.
 - ``gpu-load --seconds 60``: keep the GPU's SMs busy with matrix products.
 
 The GPU is reached through whichever array library is installed (PyTorch, else CuPy); neither is a
@@ -20,7 +20,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-MB = 1_000_000
+MB = 2**20  # MiB, as in bot.core.derived
+# Allocate in whole blocks of the CUDA caching allocators' large-allocation granularity, so that
+# the memory the driver reports grows at the requested rate instead of being rounded up per step.
+CHUNK = 2 * MB
 
 
 class NoGpuLibrary(RuntimeError):
@@ -95,12 +98,12 @@ def leak(
     start = clock()
     allocated = 0
     while (elapsed := clock() - start) < seconds:
-        target = int(rate_mb_per_min * MB * elapsed / 60)
+        target = int(rate_mb_per_min * MB * elapsed / 60) // CHUNK * CHUNK
         if target > allocated:
             held.append(arrays.allocate(target - allocated))
             allocated = target
         sleep(step_s)
-    log.info("chaos: leaked %.1f MB over %.0f s with %s", allocated / MB, seconds, arrays.library)
+    log.info("chaos: leaked %.1f MiB over %.0f s with %s", allocated / MB, seconds, arrays.library)
     return allocated
 
 

@@ -94,17 +94,36 @@ class Snapshot:
 
 
 class ReadingsCollector:
-    """A `prometheus_client` collector rendering a `Snapshot` with types from a catalogue."""
+    """A `prometheus_client` collector rendering a `Snapshot` with types from a catalogue.
 
-    def __init__(self, snapshot: Snapshot, catalogue: Mapping[str, MetricInfo]) -> None:
+    Readings named in `exposed_elsewhere` (the agent's own self-metrics, which also travel to the
+    bot as readings) are left out, so no family is exposed twice.
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        catalogue: Mapping[str, MetricInfo],
+        exposed_elsewhere: frozenset[str] = frozenset(),
+    ) -> None:
         self._snapshot = snapshot
         self._catalogue = catalogue
+        self._skip = exposed_elsewhere
+
+    @classmethod
+    def beside(
+        cls, registry: CollectorRegistry, snapshot: Snapshot, catalogue: Mapping[str, MetricInfo]
+    ) -> ReadingsCollector:
+        """A collector for `registry` that skips the families the registry already has."""
+        names = {family.name for family in registry.collect()}
+        return cls(snapshot, catalogue, frozenset(names | {f"{n}_total" for n in names}))
 
     def collect(self) -> Iterable[Metric]:
         """Return one metric family per metric name in the snapshot."""
         by_metric: dict[str, list[tuple[str, Reading]]] = {}
         for node, reading in self._snapshot.latest():
-            by_metric.setdefault(reading.metric, []).append((node, reading))
+            if reading.metric not in self._skip:
+                by_metric.setdefault(reading.metric, []).append((node, reading))
         return [self._family(metric, series) for metric, series in by_metric.items()]
 
     def _family(self, metric: str, series: Sequence[tuple[str, Reading]]) -> Metric:

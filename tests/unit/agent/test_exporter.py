@@ -129,3 +129,19 @@ def test_serves_the_registry_over_http_until_stopped():
     assert 'gpuwarden_gpu_utilization_ratio{gpu="0"' in response.text
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+
+
+def test_readings_that_are_also_self_metrics_are_exposed_once(clock):
+    from prometheus_client import Gauge
+
+    registry = CollectorRegistry()
+    Gauge("gpuwarden_collect_stale", "Stale.", ["collector"], registry=registry).labels("nvml")
+    snapshot = Snapshot(clock=clock)
+    snapshot.update("n1", [Reading("gpuwarden_collect_stale", {"collector": "nvml"}, clock.now, 0)])
+    snapshot.update("n1", [Reading(GPU_UTILIZATION, GPU0, clock.now, 0.5)])
+    registry.register(ReadingsCollector.beside(registry, snapshot, CATALOGUE))
+
+    text = generate_latest(registry).decode()
+
+    assert text.count("# HELP gpuwarden_collect_stale ") == 1
+    assert f"# HELP {GPU_UTILIZATION} " in text
