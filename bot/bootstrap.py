@@ -19,13 +19,16 @@ from bot.adapters.slack.notifier import SlackNotifier
 from bot.api.app import ApiDeps, create_app
 from bot.config.files import BotConfig
 from bot.config.settings import Settings
+from bot.core.engine import AlertEngine
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
-from bot.core.thresholds import Evaluator, ThresholdRule
+from bot.core.thresholds import ThresholdRule
+from bot.services.alerting import deliver
 from bot.services.promql import poll_rules, promql_rules
 from storage.engine import create_engine_for
 from storage.repositories import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
+TICK_S = 5.0  # how often time-driven alert changes are looked for
 
 
 @dataclass(frozen=True)
@@ -34,16 +37,16 @@ class Bot:
 
     app: FastAPI
     uow: UnitOfWorkFactory
-    evaluator: Evaluator
+    engine: AlertEngine
 
 
 def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = None) -> Bot:
-    """Wire storage, Slack, the rule evaluator and the HTTP API together."""
+    """Wire storage, Slack, the alert engine, the scheduler and the HTTP API together."""
     clock = clock or SystemClock()
-    engine = create_engine_for(settings.sqlalchemy_url())
+    db = create_engine_for(settings.sqlalchemy_url())
 
     def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine)
+        return SqlUnitOfWork(db)
 
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     notifier = SlackNotifier(
@@ -55,7 +58,7 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
     )
     slack_app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, logger=log)
     register_listeners(slack_app, uow=uow, notifier=notifier, access=config.access, clock=clock)
-    evaluator = Evaluator(config.rules)
+    engine = AlertEngine(config.engine)
     registry = CollectorRegistry()
     scheduler = IntervalScheduler()
     _schedule_promql(
@@ -63,17 +66,24 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         config.rules,
         scheduler=scheduler,
         registry=registry,
-        evaluator=evaluator,
+        engine=engine,
+        clock=clock,
         uow=uow,
         notifier=notifier,
     )
+
+    async def tick() -> None:
+        """Time-driven alerts: silent nodes, quiet XIDs, held and released notifications."""
+        await deliver(output=engine.tick(clock.now()), uow=uow, notifier=notifier)
+
+    scheduler.every(TICK_S, tick, name="alert-engine-tick")
 
     async def start() -> None:
         """Resume firing alerts (so a restart neither re-fires nor forgets them), then poll."""
         with uow() as tx:
             firing = tx.alerts.list_firing()
-        for alert in firing:
-            evaluator.restore(alert)
+            last_seen = {node.name: node.last_seen for node in tx.nodes.list()}
+        engine.restore(firing, last_seen=last_seen, now=clock.now())
         if settings.alertmanager_token is None:
             log.warning("POST /api/v1/alertmanager is open: set GPUWARDEN_ALERTMANAGER_TOKEN")
         scheduler.start()
@@ -85,7 +95,7 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
     app = create_app(
         ApiDeps(
             uow=uow,
-            evaluator=evaluator,
+            engine=engine,
             notifier=notifier,
             clock=clock,
             slack=AsyncSlackRequestHandler(slack_app),
@@ -97,7 +107,7 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
             registry=registry,
         )
     )
-    return Bot(app=app, uow=uow, evaluator=evaluator)
+    return Bot(app=app, uow=uow, engine=engine)
 
 
 def _schedule_promql(
@@ -106,7 +116,8 @@ def _schedule_promql(
     *,
     scheduler: IntervalScheduler,
     registry: CollectorRegistry,
-    evaluator: Evaluator,
+    engine: AlertEngine,
+    clock: Clock,
     uow: UnitOfWorkFactory,
     notifier: Notifier,
 ) -> None:
@@ -128,7 +139,12 @@ def _schedule_promql(
 
     async def poll() -> None:
         result = await poll_rules(
-            rules=queried, source=source, evaluator=evaluator, uow=uow, notifier=notifier
+            rules=queried,
+            source=source,
+            engine=engine,
+            now=clock.now(),
+            uow=uow,
+            notifier=notifier,
         )
         for name in result.answered:
             queries.labels(name, "ok").inc()

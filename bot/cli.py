@@ -14,8 +14,8 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import build_bot
-from bot.config.export import export_prometheus
-from bot.config.files import load_config, load_rules
+from bot.config.export import export_prometheus, with_derivations
+from bot.config.files import load_config, load_engine_config
 from bot.config.settings import DatabaseSettings, RulesSettings, Settings, load_settings
 from bot.core.errors import ConfigError
 from storage.migrate import upgrade
@@ -131,7 +131,7 @@ def configure_rules(parser: argparse.ArgumentParser) -> None:
 def run_rules(args: argparse.Namespace) -> int:
     """Run a ``gpuwarden rules`` command."""
     settings = load_settings(RulesSettings)
-    rules = load_rules(settings.config_dir)
+    rules = with_derivations(load_engine_config(settings.config_dir))
     text = export_prometheus(
         rules, runbook_base_url=args.runbook_base_url or settings.runbook_base_url
     )

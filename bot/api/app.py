@@ -19,9 +19,9 @@ from bot.api.auth import bearer
 from bot.api.body import gunzip, json_body, read_limited
 from bot.api.errors import invalid, on_request_validation
 from bot.api.schemas import IncidentOut, IngestAccepted, IngestPayload, TimelineEntryOut
+from bot.core.engine import AlertEngine
 from bot.core.errors import NotFound
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
-from bot.core.thresholds import Evaluator
 from bot.services import ingest as ingest_service
 
 
@@ -30,7 +30,7 @@ class ApiDeps:
     """What the HTTP layer needs; built by ``bot.bootstrap``."""
 
     uow: UnitOfWorkFactory
-    evaluator: Evaluator
+    engine: AlertEngine
     notifier: Notifier
     clock: Clock
     slack: AsyncSlackRequestHandler
@@ -97,7 +97,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         result = await ingest_service.ingest(
             batch=payload.to_batch(),
             uow=deps.uow,
-            evaluator=deps.evaluator,
+            engine=deps.engine,
             notifier=deps.notifier,
             clock=deps.clock,
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from string import Formatter
 from typing import Any
 
 import yaml
 
 from bot.core.alerts import Level
+from bot.core.engine import EngineConfig
 from bot.core.thresholds import ThresholdRule
 
 HEADER = """\
@@ -36,6 +38,34 @@ HEADER = """\
 """
 _ALERT_LABELS = ("alertname", "alertstate", "severity", "gpuwarden_severity")
 _SEVERITY_LABEL = {Level.WARN: "warning", Level.CRIT: "critical"}
+
+
+# PromQL computing what each derivation computes in the bot, over the same window
+PROMQL_DERIVATIONS = {"leak_rate": "deriv({selector}[10m]) * 60"}
+
+
+def with_derivations(config: EngineConfig) -> tuple[ThresholdRule, ...]:
+    """The threshold rules, those on a derived signal carrying its PromQL equivalent as query.
+
+    Prometheus has no series for a signal the bot derives (a leak rate, say), so the exported
+    rule computes it: ``deriv(memory[10m]) * 60`` for a leak rate in bytes per minute.
+    """
+    derived = {d.output: d for d in config.derived}
+    out = []
+    for rule in config.thresholds:
+        source = derived.get(rule.metric)
+        if source is not None and rule.query is None:
+            matchers = dict(source.match) | dict(rule.match)
+            selector = source.metric + (
+                "{" + ",".join(f'{k}="{v}"' for k, v in sorted(matchers.items())) + "}"
+                if matchers
+                else ""
+            )
+            query = PROMQL_DERIVATIONS[source.kind].format(selector=selector)
+            out.append(replace(rule, query=query, match=()))
+        else:
+            out.append(rule)
+    return tuple(out)
 
 
 def export_prometheus(rules: tuple[ThresholdRule, ...], *, runbook_base_url: str) -> str:

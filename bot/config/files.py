@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.config.engine_rules import AnomalyRuleSpec, DerivedRuleSpec
+from bot.core.engine import EngineConfig
 from bot.core.errors import ConfigError
 from bot.core.incidents import Severity
 from bot.core.policy import AccessPolicy, Rotation, SeverityPolicy, SlaPolicy
@@ -113,17 +115,31 @@ class ThresholdRuleSpec(_Strict):
         )
 
 
+RULE_TYPES = frozenset({"threshold", "anomaly", "derived"})
+RuleSpec = Annotated[
+    ThresholdRuleSpec | AnomalyRuleSpec | DerivedRuleSpec, Field(discriminator="type")
+]
+
+
 class RulesFile(_Strict):
     """rules.yaml."""
 
-    rules: list[ThresholdRuleSpec]
+    def engine(self) -> EngineConfig:
+        """Every rule, as the alert engine's configuration."""
+        return EngineConfig(
+            thresholds=tuple(r.to_rule() for r in self.rules if isinstance(r, ThresholdRuleSpec)),
+            anomalies=tuple(r.to_rule() for r in self.rules if isinstance(r, AnomalyRuleSpec)),
+            derived=tuple(r.to_rule() for r in self.rules if isinstance(r, DerivedRuleSpec)),
+        )
+
+    rules: list[RuleSpec]
 
     @field_validator("rules")
     @classmethod
-    def _ordered_thresholds(cls, rules: list[ThresholdRuleSpec]) -> list[ThresholdRuleSpec]:
+    def _ordered_thresholds(cls, rules: list[RuleSpec]) -> list[RuleSpec]:
         names = [r.name for r in rules]
         for rule in rules:
-            if not rule.recover < rule.warn <= rule.crit:
+            if isinstance(rule, ThresholdRuleSpec) and not rule.recover < rule.warn <= rule.crit:
                 msg = (
                     f"rule {rule.name!r}: expected recover < warn <= crit, got recover="
                     f"{rule.recover}, warn={rule.warn}, crit={rule.crit}"
@@ -212,29 +228,34 @@ class RbacFile(_Strict):
 class BotConfig:
     """Everything the YAML files configure, as pure values."""
 
-    rules: tuple[ThresholdRule, ...]
+    engine: EngineConfig
     sla: SlaPolicy
     rotations: tuple[Rotation, ...]
     access: AccessPolicy
 
+    @property
+    def rules(self) -> tuple[ThresholdRule, ...]:
+        """The threshold rules (what Prometheus export and PromQL polling deal in)."""
+        return self.engine.thresholds
+
 
 def load_config(config_dir: Path | None) -> BotConfig:
     """Load every file from ``config_dir``, falling back to the shipped defaults per file."""
-    rules = load_rules(config_dir)
+    engine = load_engine_config(config_dir)
     sla = _load(config_dir, "sla.yaml", SlaFile)
     oncall = _load(config_dir, "oncall.yaml", OncallFile)
     rbac = _load(config_dir, "rbac.yaml", RbacFile)
     return BotConfig(
-        rules=rules,
+        engine=engine,
         sla=sla.to_policy(),
         rotations=tuple(s.to_rotation() for s in oncall.schedules),
         access=rbac.to_policy(),
     )
 
 
-def load_rules(config_dir: Path | None) -> tuple[ThresholdRule, ...]:
+def load_engine_config(config_dir: Path | None) -> EngineConfig:
     """The rules of ``rules.yaml`` in ``config_dir`` (or the shipped default)."""
-    return tuple(r.to_rule() for r in _load(config_dir, "rules.yaml", RulesFile).rules)
+    return _load(config_dir, "rules.yaml", RulesFile).engine()
 
 
 def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
@@ -260,7 +281,14 @@ def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
 def config_error(source: str, exc: ValidationError) -> ConfigError:
     """A ConfigError naming the first invalid key of a pydantic validation error."""
     first = exc.errors()[0]
-    key = format_location(first["loc"]) or "(top level)"
+    loc = first["loc"]
+    # pydantic names the chosen member of a tagged union (rules[0].threshold.warn): drop it
+    shown = tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (part in RULE_TYPES and i > 0 and isinstance(loc[i - 1], int))
+    )
+    key = format_location(shown) or "(top level)"
     return ConfigError(source=source, key=key, expected=describe_problem(first))
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import replace
 
 from bot import messages
 from bot.core.alerts import Alert, AlertState, AlertTransition, TransitionKind
+from bot.core.delivery import Notify
+from bot.core.engine import EngineOutput
 from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, Severity, TimelineEntry
 from bot.core.ports import Notifier, UnitOfWork, UnitOfWorkFactory
-from bot.core.signals import Sample
-from bot.core.thresholds import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +29,45 @@ def group_key(alert: Alert) -> str:
     return f"node:{node}" if node else f"rule:{alert.rule}"
 
 
-async def evaluate_samples(
-    *,
-    samples: Iterable[Sample],
-    evaluator: Evaluator,
-    uow: UnitOfWorkFactory,
-    notifier: Notifier,
-) -> None:
-    """Feed samples to the rules and act on every alert transition they cause."""
-    transitions = [t for sample in samples for t in evaluator.observe(sample)]
-    for transition in transitions:
-        rule = evaluator.rule(transition.alert.rule)
-        await handle_transition(
-            transition=transition,
-            severity=Severity(rule.severity(transition.alert.level)),
-            uow=uow,
-            notifier=notifier,
+async def deliver(*, output: EngineOutput, uow: UnitOfWorkFactory, notifier: Notifier) -> None:
+    """Act on one engine step: notify what it says to, and keep a record of what it held back."""
+    for note in output.notify:
+        if note.delivery.notify is Notify.RECORD:
+            await record_quietly(
+                transition=note.transition, text=_describe(note.transition), uow=uow
+            )
+        else:
+            await handle_transition(
+                transition=note.transition,
+                severity=note.delivery.severity,
+                uow=uow,
+                notifier=notifier,
+            )
+    for held in output.suppressed:
+        reason = messages.ALERT_SUPPRESSED.format(
+            summary=held.transition.alert.summary, reason=held.reason
         )
+        await record_quietly(transition=held.transition, text=reason, uow=uow)
+    for notice in output.notices:
+        await record_quietly(transition=notice.transition, text=notice.text, uow=uow)
+
+
+async def record_quietly(*, transition: AlertTransition, text: str, uow: UnitOfWorkFactory) -> None:
+    """Keep an alert's state, and a timeline entry on its incident if it has one; no Slack."""
+    alert = transition.alert
+    with uow() as tx:
+        tx.alerts.upsert(alert)
+        incident_id = tx.alerts.incident_of(alert.fingerprint)
+        if incident_id is not None:
+            tx.timeline.append(
+                TimelineEntry(incident_id, transition.at, f"alert.{transition.kind}.quiet", text)
+            )
+        tx.commit()
+
+
+def _describe(transition: AlertTransition) -> str:
+    alert = transition.alert
+    return _TEXT[transition.kind].format(level=alert.level.upper(), summary=alert.summary)
 
 
 async def handle_transition(
@@ -58,7 +79,7 @@ async def handle_transition(
 ) -> Incident | None:
     """Persist the alert, attach it to an incident (opening one if needed) and tell Slack."""
     alert = transition.alert
-    text = _TEXT[transition.kind].format(level=alert.level.upper(), summary=alert.summary)
+    text = _describe(transition)
     with uow() as tx:
         incident = _incident_for(tx, transition, severity)
         if incident is None:

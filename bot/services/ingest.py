@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.engine import AlertEngine
 from bot.core.incidents import Node
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.signals import Event, Sample
-from bot.core.thresholds import Evaluator
-from bot.services.alerting import evaluate_samples
+from bot.services.alerting import deliver
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +36,19 @@ async def ingest(
     *,
     batch: IngestBatch,
     uow: UnitOfWorkFactory,
-    evaluator: Evaluator,
+    engine: AlertEngine,
     notifier: Notifier,
     clock: Clock,
 ) -> IngestResult:
-    """Record the batch once, evaluate its samples and act on every alert transition."""
+    """Record the batch once, run it through the alert engine and act on what it decides."""
     now = clock.now()
     with uow() as tx:
         if not tx.ingest.record(batch.batch_id, node=batch.node, received_at=now):
             return IngestResult(0, 0, duplicate=True)
         tx.nodes.touch(Node(batch.node, now, batch.agent_version, batch.gpu_count))
         tx.commit()
-    await evaluate_samples(samples=batch.samples, evaluator=evaluator, uow=uow, notifier=notifier)
+    output = engine.observe_batch(
+        node=batch.node, samples=batch.samples, events=batch.events, now=now
+    )
+    await deliver(output=output, uow=uow, notifier=notifier)
     return IngestResult(len(batch.samples), len(batch.events), duplicate=False)

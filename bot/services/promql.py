@@ -1,6 +1,6 @@
 """Threshold rules fed by Prometheus: each ``query:`` rule's result becomes samples of its metric.
 
-The samples go through the same evaluator and alert handling as the agents' samples, so value
+The samples go through the same alert engine and alert handling as the agents' samples, so value
 hysteresis, ``for`` durations and incidents behave the same whichever way a metric arrives.
 """
 
@@ -10,11 +10,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.engine import AlertEngine
 from bot.core.errors import AdapterError
 from bot.core.ports import MetricsSource, Notifier, UnitOfWorkFactory
 from bot.core.signals import Sample, SeriesKey
-from bot.core.thresholds import Evaluator, ThresholdRule
-from bot.services.alerting import evaluate_samples
+from bot.core.thresholds import ThresholdRule
+from bot.services.alerting import deliver
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ async def poll_rules(
     *,
     rules: Sequence[ThresholdRule],
     source: MetricsSource,
-    evaluator: Evaluator,
+    engine: AlertEngine,
+    now: float,
     uow: UnitOfWorkFactory,
     notifier: Notifier,
 ) -> PollResult:
@@ -53,6 +55,7 @@ async def poll_rules(
             failed.append(rule.name)
             continue
         samples = [Sample(SeriesKey(rule.metric, s.series.labels), s.ts, s.value) for s in found]
-        await evaluate_samples(samples=samples, evaluator=evaluator, uow=uow, notifier=notifier)
+        output = engine.observe_samples(samples, now=now)
+        await deliver(output=output, uow=uow, notifier=notifier)
         answered.append(rule.name)
     return PollResult(tuple(answered), tuple(failed))

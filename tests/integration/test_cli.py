@@ -89,7 +89,7 @@ def test_a_bad_rules_file_names_the_file_and_the_key(tmp_path: Path):
 def test_check_config_accepts_the_shipped_defaults():
     result = gpuwarden("bot", "--check-config", env=SECRETS)
     assert result.returncode == 0, result.stderr
-    assert "configuration OK: 1 rules" in result.stdout
+    assert "configuration OK: 3 rules" in result.stdout
 
 
 def test_db_upgrade_creates_the_sqlite_database_in_the_data_dir(tmp_path: Path):

@@ -38,9 +38,12 @@ def test_the_shipped_rules_export_to_standard_output():
     assert result.returncode == 0, result.stderr
     (group,) = yaml.safe_load(result.stdout)["groups"]
     assert [r["alert"] for r in group["rules"]] == [
-        "gpu_utilization_high_warn",
-        "gpu_utilization_high_crit",
+        f"{name}_{level}"
+        for name in ("gpu_utilization_high", "gpu_memory_leak", "ttft_p99_high")
+        for level in ("warn", "crit")
     ]
+    leak = group["rules"][2]["expr"]  # a derived signal is computed in PromQL
+    assert "deriv(gpuwarden_gpu_process_memory_used_bytes[10m]) * 60" in leak
     assert group["rules"][0]["annotations"]["runbook_url"] == (
         "https://runbooks.example.com/gpuwarden/gpu_utilization_high"
     )

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from bot.bootstrap import build_bot
 from bot.config.files import load_config
 from bot.config.settings import Settings
+from bot.core.engine import EngineConfig
 from bot.core.thresholds import ThresholdRule
 from storage.migrate import upgrade
 from tests.fakes import FrozenClock
@@ -36,6 +37,6 @@ def running_bot(
         **overrides,
     )
     upgrade(settings.sqlalchemy_url())
-    config = replace(load_config(None), rules=rules)
+    config = replace(load_config(None), engine=EngineConfig(thresholds=rules))
     with TestClient(build_bot(settings, config, clock=FrozenClock()).app) as client:
         yield client

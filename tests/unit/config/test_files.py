@@ -9,7 +9,8 @@ from bot.core.incidents import Severity
 
 def test_shipped_defaults_follow_the_seed():
     config = load_config(None)
-    (rule,) = config.rules
+    rule = config.rules[0]
+    assert rule.name == "gpu_utilization_high"
     assert (rule.warn, rule.crit, rule.recover) == (0.85, 0.95, 0.75)
     p1 = config.sla.of(Severity.P1)
     assert (p1.ack_s, p1.resolve_s, p1.resolve_goal) == (300, 1800, "restore")
@@ -62,6 +63,24 @@ rules:
             "duration such as 30s",
         ),
         ("rules.yaml", "rules: [\n", "line", "valid YAML"),
+        (
+            "rules.yaml",
+            "rules:\n  - {name: a, type: anomaly, metric: m, threshold: 1.5}\n",
+            "rules[0].threshold",
+            "less than 1",
+        ),
+        (
+            "rules.yaml",
+            "rules:\n  - {name: d, type: derived, kind: slope, metric: m, output: o}\n",
+            "rules[0].kind",
+            "leak_rate",
+        ),
+        (
+            "rules.yaml",
+            "rules:\n  - {name: d, type: magic, metric: m}\n",
+            "rules[0]",
+            "'threshold', 'anomaly', 'derived'",
+        ),
         (
             "sla.yaml",
             "severities:\n  P1: {description: d, ack: 5m, resolve: 30m, goal: restore, "

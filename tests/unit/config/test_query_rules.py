@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.files import load_rules
+from bot.config.files import load_engine_config
 from bot.core.errors import ConfigError
 
 RULE = """
@@ -26,15 +26,15 @@ def write(tmp_path: Path, extra: str) -> Path:
 
 
 def test_a_query_rule_carries_its_promql(tmp_path: Path):
-    (rule,) = load_rules(
+    (rule,) = load_engine_config(
         write(tmp_path, '    query: "max by (node) (vllm:gpu_cache_usage_perc)"\n')
-    )
+    ).thresholds
     assert rule.query == "max by (node) (vllm:gpu_cache_usage_perc)"
     assert rule.metric == "vllm_kv_cache_usage_ratio"
 
 
 def test_rules_without_a_query_stay_agent_rules(tmp_path: Path):
-    (rule,) = load_rules(write(tmp_path, ""))
+    (rule,) = load_engine_config(write(tmp_path, "")).thresholds
     assert rule.query is None
 
 
@@ -51,7 +51,7 @@ def test_rules_without_a_query_stay_agent_rules(tmp_path: Path):
 )
 def test_a_bad_query_names_the_file_the_rule_and_the_field(tmp_path: Path, extra, expected):
     with pytest.raises(ConfigError) as caught:
-        load_rules(write(tmp_path, extra))
+        load_engine_config(write(tmp_path, extra))
     assert caught.value.source == str(tmp_path / "rules.yaml")
     assert caught.value.key == "rules[0].query"
     assert expected in caught.value.expected

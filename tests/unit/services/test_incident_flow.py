@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.engine import AlertEngine, EngineConfig
 from bot.core.errors import InvalidTransition, UserError
 from bot.core.incidents import IncidentStatus
 from bot.core.policy import AccessPolicy
 from bot.core.signals import Sample, SeriesKey
-from bot.core.thresholds import Evaluator, ThresholdRule
+from bot.core.thresholds import ThresholdRule
 from bot.services.incidents import acknowledge, list_open
 from bot.services.ingest import IngestBatch, ingest
 from storage.memory import InMemoryStore, InMemoryUnitOfWork
@@ -31,7 +32,7 @@ class Bot:
         self.store = InMemoryStore()
         self.notifier = FakeNotifier()
         self.clock = FrozenClock()
-        self.evaluator = Evaluator((RULE,))
+        self.engine = AlertEngine(EngineConfig(thresholds=(RULE,)))
         self.batches = 0
 
     def uow(self) -> InMemoryUnitOfWork:
@@ -52,7 +53,7 @@ class Bot:
         return await ingest(
             batch=batch,
             uow=self.uow,
-            evaluator=self.evaluator,
+            engine=self.engine,
             notifier=self.notifier,
             clock=self.clock,
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.core.engine import AlertEngine, EngineConfig
 from bot.core.errors import AdapterError
 from bot.core.signals import Sample, SeriesKey
-from bot.core.thresholds import Evaluator, ThresholdRule
+from bot.core.thresholds import ThresholdRule
 from bot.services.promql import poll_rules, promql_rules
 from storage.memory import InMemoryStore, InMemoryUnitOfWork
 from tests.fakes import FakeMetricsSource, FakeNotifier
@@ -43,7 +44,8 @@ async def test_results_fire_under_the_rules_metric_and_a_failing_query_skips_onl
     result = await poll_rules(
         rules=RULES,
         source=source,
-        evaluator=Evaluator(RULES),
+        engine=AlertEngine(EngineConfig(thresholds=RULES)),
+        now=1_800_000_000.0,
         uow=lambda: InMemoryUnitOfWork(store),
         notifier=notifier,
     )
