@@ -50,7 +50,7 @@ def gpu_arrays(device: int) -> GpuArrays:
             return _torch(module, device)
         if name == "cupy" and module.cuda.runtime.getDeviceCount() > device:
             return _cupy(module, device)
-    msg = "gpuwarden chaos needs PyTorch or CuPy with a visible NVIDIA GPU; neither was found"
+    msg = "needs PyTorch or CuPy with a visible NVIDIA GPU; neither was found"
     raise NoGpuLibrary(msg)
 
 
@@ -123,7 +123,10 @@ def load(
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Options of ``gpuwarden chaos``."""
-    parser.description = __doc__.split("\n\n", 1)[0] if __doc__ else None
+    parser.description = (
+        "Create a real fault on a real GPU, for drills and for checking that gpuwarden detects "
+        "it. Needs PyTorch or CuPy with a visible NVIDIA GPU."
+    )
     sub = parser.add_subparsers(dest="fault", required=True, metavar="FAULT")
     leak_cmd = sub.add_parser("gpu-memory-leak", help="grow GPU memory at a fixed rate")
     leak_cmd.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
+from agent import chaos
 from agent import cli as agent_cli
 from bot import cli as bot_cli
 from gpuwarden import demo
@@ -27,7 +28,7 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
     ),
     (
         "agent",
-        "run the GPU node agent (simulated fleet for now)",
+        "run the GPU node agent (real GPUs via NVML, or --simulate a fleet)",
         agent_cli.configure,
         agent_cli.run,
     ),
@@ -38,6 +39,12 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
         sandbox_cli.run,
     ),
     ("db", "manage the database (db upgrade)", bot_cli.configure_db, bot_cli.run_db),
+    (
+        "chaos",
+        "create a real fault on a real GPU (gpu-memory-leak, gpu-load) for drills",
+        chaos.configure,
+        chaos.run,
+    ),
     (
         "rules",
         "work with the alert rules (rules export --format prometheus)",

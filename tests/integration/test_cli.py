@@ -34,7 +34,7 @@ def gpuwarden(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
 def test_top_level_help_lists_every_subcommand():
     result = gpuwarden("--help")
     assert result.returncode == 0
-    for command in ("demo", "bot", "agent", "sandbox", "db"):
+    for command in ("demo", "bot", "agent", "sandbox", "db", "rules", "chaos"):
         assert command in result.stdout
 
 
@@ -46,6 +46,8 @@ def test_top_level_help_lists_every_subcommand():
         (["agent"], "--simulate"),
         (["sandbox"], "--request-url"),
         (["db", "upgrade"], "migration"),
+        (["chaos"], "PyTorch or CuPy"),
+        (["chaos", "gpu-memory-leak"], "--rate RATE"),
     ],
 )
 def test_each_subcommand_explains_itself(args, explains):

@@ -41,7 +41,7 @@ def test_load_runs_bursts_until_the_time_is_up():
 
 def test_without_a_gpu_library_the_command_explains_and_exits_2(monkeypatch, capsys):
     def no_library(_: int) -> GpuArrays:
-        raise chaos.NoGpuLibrary("gpuwarden chaos needs PyTorch or CuPy")
+        raise chaos.NoGpuLibrary("needs PyTorch or CuPy")
 
     monkeypatch.setattr(chaos, "gpu_arrays", no_library)
     args = argparse.Namespace(fault="gpu-load", seconds=1.0, device=0)
