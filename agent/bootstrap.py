@@ -9,7 +9,7 @@ the bot comes first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +103,7 @@ class AgentParts:
         stop: StopFlag,
         urgent: UrgentEvents | None = None,
         registry: CollectorRegistry | None = None,
+        silenced: Callable[[str, float], bool] | None = None,
     ) -> AgentLoop:
         """Return the loop over `sources` plus the local ones, shipping to `ingest_url`.
 
@@ -129,6 +130,7 @@ class AgentParts:
             interval_s=interval_s,
             urgent=urgent,
             snapshot=snapshot,
+            silenced=silenced,
         )
 
     def _backlog(self, stack: ExitStack, registry: CollectorRegistry) -> Backlog:

@@ -33,6 +33,7 @@ from agent.quality import DEFAULT_QUALITY_PORT
 from agent.runner import StopFlag
 from agent.simulate import DEFAULT_FAULTS, Fleet, parse_schedule
 from agent.simulate.fleet import MAX_GPUS_PER_NODE, MAX_NODES
+from agent.simulate.scenario import load_scenario
 from agent.source import Source
 from agent.spool import DEFAULT_MAX_BYTES
 from agent.urgent import UrgentEvents
@@ -111,11 +112,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=8,
         help="simulated GPUs per node (default %(default)s)",
     )
-    parser.add_argument(
+    schedule = parser.add_mutually_exclusive_group()
+    schedule.add_argument(
         "--faults",
         default=env("GPUWARDEN_SIM_FAULTS", DEFAULT_FAULTS),
         help="fault schedule, e.g. 'gpu_saturation@20s+120s:node=gpu-node-2,gpu=3' "
         "(';' between faults, '' for none; env GPUWARDEN_SIM_FAULTS; default %(default)s)",
+    )
+    schedule.add_argument(
+        "--scenario",
+        type=Path,
+        default=env("GPUWARDEN_SIM_SCENARIO") or None,
+        metavar="FILE",
+        help="fault schedule as a YAML list of {at, duration, node, gpu, fault, params}, "
+        "instead of --faults (env GPUWARDEN_SIM_SCENARIO; e.g. "
+        "agent/simulate/scenarios/demo.yaml)",
     )
     parser.add_argument(
         "--seed", type=int, default=None, help="random seed of the simulation (default: random)"
@@ -266,15 +277,17 @@ def _plan(args: argparse.Namespace) -> _Plan:
     parts = _parts(args)
     if not args.simulate:
         return _Plan(None, ingest_url, args.token, args.interval, seed, parts, gpu_node)
+    scenario = Path(args.scenario) if args.scenario else None
+    flag = "--scenario" if scenario is not None else "--faults (GPUWARDEN_SIM_FAULTS)"
     try:
         fleet = Fleet(
             nodes=args.nodes,
             gpus_per_node=args.gpus_per_node,
             seed=seed,
-            schedule=parse_schedule(args.faults),
+            schedule=load_scenario(scenario) if scenario else parse_schedule(args.faults),
         )
     except ConfigError as exc:
-        raise ConfigError(f"--faults (GPUWARDEN_SIM_FAULTS): {exc}") from exc
+        raise ConfigError(f"{flag}: {exc}") from exc
     return _Plan(fleet, ingest_url, args.token, args.interval, seed, parts, gpu_node)
 
 
@@ -329,16 +342,21 @@ def run(args: argparse.Namespace) -> int:
                     )
                 ]
             )
-            plan.parts.build_loop(
+            fleet = plan.fleet
+            loop = plan.parts.build_loop(
                 stack,
                 sources=sources,
                 registry=registry,
                 urgent=urgent,
+                silenced=(lambda node, now: node in fleet.silent_nodes(now)) if fleet else None,
                 ingest_url=plan.ingest_url,
                 token=plan.token,
                 interval_s=plan.interval_s,
                 stop=stop,
-            ).run()
+            )
+            if plan.fleet is not None:
+                plan.fleet.urgent = urgent.put  # XIDs leave at once, as the real collector's do
+            loop.run()
     except ConfigError as exc:
         print(f"gpuwarden agent: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

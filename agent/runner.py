@@ -68,6 +68,7 @@ class AgentLoop:
         grace_s: float = 3.0,
         urgent: UrgentEvents | None = None,
         snapshot: Snapshot | None = None,
+        silenced: Callable[[str, float], bool] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
@@ -82,6 +83,8 @@ class AgentLoop:
         self._grace_s = grace_s
         self._urgent = urgent if urgent is not None else UrgentEvents()
         self._snapshot = snapshot
+        self._silenced = silenced  # (node, now) -> send nothing at all: a simulated partition
+        self._cut_off: set[str] = set()
         self._clock = clock
         self._sleep = sleep if sleep is not None else self._urgent.wait
         self._failing: set[int] = set()
@@ -90,6 +93,8 @@ class AgentLoop:
         """Collect from every source at `now` and queue one batch per node."""
         heartbeat = NodeEvent(kind=HEARTBEAT, ts=now, attrs={"interval_s": self._interval_s})
         for node, sources in self._nodes.items():
+            if self._partitioned(node, now):
+                continue
             readings: list[Reading] = []
             events: list[NodeEvent] = []
             for source in sources:
@@ -107,6 +112,17 @@ class AgentLoop:
                     events=(*events, heartbeat),
                 )
             )
+
+    def _partitioned(self, node: str, now: float) -> bool:
+        """Whether `node` is cut off at `now`; the start and end of a cut-off are logged once."""
+        silent = self._silenced is not None and self._silenced(node, now)
+        if silent and node not in self._cut_off:
+            logger.info("simulated partition: %s sends nothing", node)
+            self._cut_off.add(node)
+        elif not silent and node in self._cut_off:
+            logger.info("simulated partition over: %s reports again", node)
+            self._cut_off.discard(node)
+        return silent
 
     def run(self) -> None:
         """Tick and ship until a stop is requested, then flush within the grace period."""

@@ -2,6 +2,7 @@
 
 from agent.simulate.faults import FAULT_KINDS, FaultKind, Load
 from agent.simulate.fleet import Fleet, SimulatedNode, gpu_uuid, node_name
+from agent.simulate.scenario import load_scenario, parse_scenario
 from agent.simulate.schedule import (
     DEFAULT_FAULTS,
     DEFAULT_SCHEDULE,
@@ -21,6 +22,8 @@ __all__ = [
     "ScheduledFault",
     "SimulatedNode",
     "gpu_uuid",
+    "load_scenario",
     "node_name",
+    "parse_scenario",
     "parse_schedule",
 ]

@@ -117,6 +117,10 @@ class FaultSchedule:
         """Return the faults aimed at one GPU of one node."""
         return tuple(f for f in self.faults if f.node == node and f.gpu == gpu)
 
+    def for_node(self, node: str) -> tuple[ScheduledFault, ...]:
+        """Return the faults aimed at a whole node (no GPU)."""
+        return tuple(f for f in self.faults if f.node == node and f.gpu is None)
+
     def to_text(self) -> str:
         """Return the compact text form, which `parse_schedule` reads back."""
         return ";".join(fault.to_text() for fault in self.faults)
@@ -160,8 +164,8 @@ def _parse_fault(item: str) -> ScheduledFault:
         raise ScheduleError("missing node=NODE")
     gpu = options.pop("gpu", None)
     return ScheduledFault(
-        at_s=_parse_time(match["at"], "start"),
-        duration_s=_parse_time(match["dur"], "duration"),
+        at_s=parse_time(match["at"], "start"),
+        duration_s=parse_time(match["dur"], "duration"),
         node=node,
         gpu=None if gpu is None else _parse_gpu(gpu),
         kind=kind.name,
@@ -184,7 +188,8 @@ def _parse_options(text: str) -> dict[str, str]:
     return options
 
 
-def _parse_time(text: str, what: str) -> float:
+def parse_time(text: str, what: str) -> float:
+    """Return the seconds in a time like ``20s``, ``5m`` or ``90``; `what` names it in errors."""
     match = _TIME_RE.match(text.strip())
     if match is None:
         raise ScheduleError(f"bad {what} {text!r}; expected a time like 20s, 5m or 1h")

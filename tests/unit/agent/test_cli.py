@@ -51,7 +51,8 @@ def test_flags_override_the_environment(monkeypatch):
         (
             ["--faults", "gpu_saturation@20s+1m:node=gpu-node-1,gpu=0;gpu_saturaton@1s+1s:node=x"],
             "--faults (GPUWARDEN_SIM_FAULTS): fault 2: unknown kind 'gpu_saturaton'; "
-            "expected one of: gpu_saturation",
+            "expected one of: gpu_memory_leak, gpu_saturation, load_spike, node_silence, "
+            "power_cap, straggler, thermal_throttle, xid",
         ),
         (
             ["--faults", "gpu_saturation@20s+1m:node=gpu-node-3,gpu=0"],
