@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -24,11 +25,13 @@ from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.thresholds import ThresholdRule
 from bot.services.alerting import deliver
 from bot.services.promql import poll_rules, promql_rules
+from bot.services.timers import fire_due
 from storage.engine import create_engine_for
 from storage.repositories import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 TICK_S = 5.0  # how often time-driven alert changes are looked for
+TIMERS_S = 2.0  # how often due SLA reminders, breaches and pages are looked for
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         client=client,
         channel=settings.alerts_channel,
         sla=config.sla,
-        rotation=config.rotations[0] if config.rotations else None,
+        schedule=config.schedules[0] if config.schedules else None,
         clock=clock,
     )
     slack_app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, logger=log)
@@ -77,6 +80,26 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         await deliver(output=engine.tick(clock.now()), uow=uow, notifier=notifier)
 
     scheduler.every(TICK_S, tick, name="alert-engine-tick")
+    schedules = {schedule.name: schedule for schedule in config.schedules}
+    firing_timers = asyncio.Lock()  # one run at a time; shutdown waits for the one in flight
+
+    async def fire_timers() -> float | None:
+        """SLA reminders and breaches and escalation pages that are due, each sent once."""
+        async with firing_timers:
+            return await fire_due(
+                now=clock.now(),
+                uow=uow,
+                notifier=notifier,
+                sla=config.sla,
+                escalation=config.escalation,
+                schedules=schedules,
+            )
+
+    async def timers() -> None:
+        await fire_timers()
+
+    # the database holds every deadline: this wake-up only looks for what fell due
+    scheduler.every(TIMERS_S, timers, name="incident-timers", first_in=TIMERS_S)
 
     async def start() -> None:
         """Resume firing alerts (so a restart neither re-fires nor forgets them), then poll."""
@@ -84,6 +107,12 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
             firing = tx.alerts.list_firing()
             last_seen = {node.name: node.last_seen for node in tx.nodes.list()}
         engine.restore(firing, last_seen=last_seen, now=clock.now())
+        try:  # reconcile: what fell due while the bot was down fires now, once
+            next_due = await fire_timers()
+        except Exception:
+            log.exception("could not fire the incident timers that fell due; retrying shortly")
+        else:
+            log.info("incident timers reconciled; next due at %s", next_due)
         if settings.alertmanager_token is None:
             log.warning("POST /api/v1/alertmanager is open: set GPUWARDEN_ALERTMANAGER_TOKEN")
         scheduler.start()
@@ -91,6 +120,8 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
 
     async def stop() -> None:
         scheduler.stop()
+        async with firing_timers:  # a page being sent is finished, not cut off half-way
+            pass
 
     app = create_app(
         ApiDeps(

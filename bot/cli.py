@@ -61,7 +61,7 @@ def run_bot(args: argparse.Namespace) -> int:
     if args.check_config:
         print(
             f"configuration OK: {len(config.rules)} rules, "
-            f"{len(config.rotations)} on-call schedules"
+            f"{len(config.schedules)} on-call schedules"
         )
         return 0
     _logging(settings)

@@ -15,3 +15,13 @@ OPEN_INCIDENTS_HEADER = "*Open incidents ({count})*"
 INCIDENT_LINE = "• *{ref}* {severity} · {status} · {title}{owner}"
 UNKNOWN_SUBCOMMAND = "Unknown subcommand `{text}`. Try `/incident list`."
 INCIDENT_HELP = "Usage: `/incident list` — open incidents, newest first."
+SLA_REMINDER = "{percent} % of the {deadline} deadline passed ({left})"
+ACK_BREACHED = "Ack deadline breached — escalating"
+DEADLINE_BREACHED = "{deadline} deadline breached"
+PAGED = "Paging {mentions} (escalation level {level}{round})"
+PAGED_ROUND = ", round {round}"
+PAGED_NOBODY = "Escalation level {level}{round}: nobody to page (no one is on call)"
+PAGE_DM = (
+    ":rotating_light: You are paged for {ref} ({severity}): {title}. "
+    "Acknowledge it in the incident's thread."
+)

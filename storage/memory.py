@@ -23,6 +23,8 @@ from bot.core.incidents import (
     Incident,
     IncidentStatus,
     Node,
+    Notification,
+    NotificationState,
     Severity,
     TimelineEntry,
 )
@@ -32,6 +34,7 @@ from bot.core.ports import (
     IncidentRepository,
     IngestLedger,
     NodeRepository,
+    NotificationLedger,
     TimelineRepository,
 )
 
@@ -61,6 +64,8 @@ class InMemoryStore:
     nodes: dict[str, Node] = field(default_factory=dict)
     audit: dict[int, AuditEntry] = field(default_factory=dict)
     ingest: dict[str, _Batch] = field(default_factory=dict)
+    notifications: dict[str, Notification] = field(default_factory=dict)
+    claiming: set[str] = field(default_factory=set)  # keys claimed by uncommitted units
     lock: threading.Lock = field(default_factory=threading.Lock)
     _sequences: dict[str, Iterator[int]] = field(default_factory=dict, init=False, repr=False)
 
@@ -77,25 +82,36 @@ class _Table(Generic[K, V]):
         self._committed = committed
         self._lock = lock
         self._pending: dict[K, V] = {}
+        self._deleted: set[K] = set()
 
     def get(self, key: K) -> V | None:
+        if key in self._deleted:
+            return None
         if key in self._pending:
             return self._pending[key]
         with self._lock:
             return self._committed.get(key)
 
     def put(self, key: K, value: V) -> None:
+        self._deleted.discard(key)
         self._pending[key] = value
+
+    def delete(self, key: K) -> None:
+        self._pending.pop(key, None)
+        self._deleted.add(key)
 
     def rows(self) -> list[V]:
         with self._lock:
             merged = {**self._committed, **self._pending}
-        return list(merged.values())
+        return [v for k, v in merged.items() if k not in self._deleted]
 
     def commit(self) -> None:
         """Publish the pending writes; the caller holds the store's lock."""
+        for key in self._deleted:
+            self._committed.pop(key, None)
         self._committed.update(self._pending)
         self._pending.clear()
+        self._deleted.clear()
 
 
 class MemoryIncidentRepository:
@@ -268,6 +284,71 @@ class MemoryIngestLedger:
         return True
 
 
+class MemoryNotificationLedger:
+    """Side effects by idempotency key in memory.
+
+    A claim also reserves its key in the store until the unit of work ends, standing in for the
+    database's unique index: a concurrent claim of the same key loses at once.
+    """
+
+    def __init__(
+        self,
+        store: InMemoryStore,
+        table: _Table[str, Notification],
+        incidents: MemoryIncidentRepository,
+    ) -> None:
+        self._store = store
+        self._table = table
+        self._incidents = incidents
+        self._reserved: set[str] = set()
+
+    def claim(self, key: str, *, incident_id: int, kind: str, due_at: float, now: float) -> bool:
+        """Record ``key`` as being sent; False if it was claimed before."""
+        self._incidents.get(incident_id)
+        if key in self._reserved or self._table.get(key) is not None:
+            return False
+        with self._store.lock:
+            if key in self._store.claiming or key in self._store.notifications:
+                return False
+            self._store.claiming.add(key)
+        self._reserved.add(key)
+        self._table.put(
+            key, Notification(key, incident_id, kind, NotificationState.SENDING, due_at, now)
+        )
+        return True
+
+    def mark_sent(self, key: str, now: float, *, detail: str = "") -> None:
+        """Record that the claimed side effect happened at ``now``."""
+        claimed = self._table.get(key)
+        if claimed is None:
+            msg = f"No notification claimed with key {key}."
+            raise NotFound(msg)
+        self._table.put(
+            key, replace(claimed, state=NotificationState.SENT, sent_at=now, detail=detail)
+        )
+
+    def release(self, key: str) -> None:
+        """Forget a claim that is still ``sending``."""
+        claimed = self._table.get(key)
+        if claimed is not None and claimed.state is NotificationState.SENDING:
+            self._table.delete(key)
+
+    def sent(self, incident_id: int) -> list[Notification]:
+        """The sent notifications of one incident, in the order they were sent."""
+        done = [
+            n
+            for n in self._table.rows()
+            if n.incident_id == incident_id and n.state is NotificationState.SENT
+        ]
+        return sorted(done, key=lambda n: (n.sent_at or 0.0, n.due_at, n.key))
+
+    def end(self) -> None:
+        """Drop this unit's reservations (its claims are committed or rolled back by now)."""
+        with self._store.lock:
+            self._store.claiming.difference_update(self._reserved)
+        self._reserved.clear()
+
+
 class InMemoryUnitOfWork:
     """One transaction over the in-memory repositories; leaving without ``commit`` discards."""
 
@@ -277,10 +358,12 @@ class InMemoryUnitOfWork:
     nodes: NodeRepository
     audit: AuditRepository
     ingest: IngestLedger
+    notifications: NotificationLedger
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self._commits: list[Callable[[], None]] = []
+        self._ledger: MemoryNotificationLedger | None = None
 
     def __enter__(self) -> Self:
         store = self._store
@@ -290,6 +373,7 @@ class InMemoryUnitOfWork:
         node_table = _Table(store.nodes, store.lock)
         audit_table = _Table(store.audit, store.lock)
         ingest_table = _Table(store.ingest, store.lock)
+        notification_table = _Table(store.notifications, store.lock)
         incidents = MemoryIncidentRepository(store, incident_table)
         self.incidents = incidents
         self.timeline = MemoryTimelineRepository(store, timeline_table, incidents)
@@ -297,6 +381,8 @@ class InMemoryUnitOfWork:
         self.nodes = MemoryNodeRepository(node_table)
         self.audit = MemoryAuditRepository(store, audit_table)
         self.ingest = MemoryIngestLedger(ingest_table)
+        self._ledger = MemoryNotificationLedger(store, notification_table, incidents)
+        self.notifications = self._ledger
         self._commits = [
             incident_table.commit,
             timeline_table.commit,
@@ -304,6 +390,7 @@ class InMemoryUnitOfWork:
             node_table.commit,
             audit_table.commit,
             ingest_table.commit,
+            notification_table.commit,
         ]
         return self
 
@@ -314,6 +401,9 @@ class InMemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._commits = []
+        if self._ledger is not None:
+            self._ledger.end()
+            self._ledger = None
 
     def commit(self) -> None:
         """Make every write since ``__enter__`` visible to other units of work."""

@@ -17,6 +17,11 @@ def upgrade(url: str) -> None:
     command.upgrade(_config(url), "head")
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision`` (``"base"``: empty)."""
+    command.downgrade(_config(url), revision)
+
+
 def current_revision(url: str) -> str | None:
     """The schema revision of the database at ``url``; None if it was never migrated."""
     engine = create_engine_for(url)

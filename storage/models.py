@@ -5,7 +5,7 @@ that SQLite and PostgreSQL hold the same schema. Constraint names follow
 :data:`NAMING_CONVENTION`, which the migrations use too.
 """
 
-from sqlalchemy import Text
+from sqlalchemy import CheckConstraint, Text
 from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION = {
@@ -102,3 +102,19 @@ class IngestBatchRow(SQLModel, table=True):
     batch_id: str = Field(primary_key=True)
     node: str
     received_at: float
+
+
+class NotificationRow(SQLModel, table=True):
+    """A side effect that must happen once, by its idempotency key: ``sending``, then ``sent``."""
+
+    __tablename__ = "notification"
+    __table_args__ = (CheckConstraint("state IN ('sending', 'sent')", name="state"),)
+
+    key: str = Field(primary_key=True, sa_type=Text)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str
+    state: str
+    due_at: float
+    claimed_at: float
+    sent_at: float | None = None
+    detail: str = Field(default="", sa_type=Text)

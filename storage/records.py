@@ -1,4 +1,4 @@
-"""SQL repositories for alerts, nodes, the audit log and the ingest ledger.
+"""SQL repositories for alerts, nodes, the audit log and the ingest and notification ledgers.
 
 Like those in :mod:`storage.repositories`, they are bound to one Session and speak only in the
 values of ``bot.core``.
@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core.alerts import Alert, AlertState, Level
 from bot.core.errors import NotFound
-from bot.core.incidents import AuditEntry, Node
-from storage.models import AlertRow, AuditEntryRow, IncidentRow, IngestBatchRow, NodeRow
+from bot.core.incidents import AuditEntry, Node, Notification, NotificationState
+from storage.models import (
+    AlertRow,
+    AuditEntryRow,
+    IncidentRow,
+    IngestBatchRow,
+    NodeRow,
+    NotificationRow,
+)
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -162,6 +169,81 @@ class SqlIngestLedger:
         except IntegrityError:
             return False
         return True
+
+
+class SqlNotificationLedger:
+    """Side effects by idempotency key in SQL; a claim is an insert guarded by the primary key."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def claim(self, key: str, *, incident_id: int, kind: str, due_at: float, now: float) -> bool:
+        """Insert ``key`` as ``sending``; False if a row with this key exists already.
+
+        Nothing is read before the insert, so that on SQLite a concurrent claim waits for the
+        write lock instead of failing on a stale snapshot.
+        """
+        statement = insert(NotificationRow).values(
+            key=key,
+            incident_id=incident_id,
+            kind=kind,
+            state=NotificationState.SENDING.value,
+            due_at=due_at,
+            claimed_at=now,
+            sent_at=None,
+            detail="",
+        )
+        try:
+            with self._session.begin_nested():
+                self._session.exec(statement)
+        except IntegrityError:
+            require_incident(self._session, incident_id)  # a missing incident: NotFound
+            return False
+        return True
+
+    def mark_sent(self, key: str, now: float, *, detail: str = "") -> None:
+        """Record that the claimed side effect happened at ``now``."""
+        statement = (
+            update(NotificationRow)
+            .where(col(NotificationRow.key) == key)
+            .values(state=NotificationState.SENT.value, sent_at=now, detail=detail)
+        )
+        if self._session.exec(statement).rowcount != 1:
+            msg = f"No notification claimed with key {key}."
+            raise NotFound(msg)
+
+    def release(self, key: str) -> None:
+        """Forget a claim that is still ``sending``."""
+        self._session.exec(
+            delete(NotificationRow)
+            .where(col(NotificationRow.key) == key)
+            .where(col(NotificationRow.state) == NotificationState.SENDING.value)
+        )
+
+    def sent(self, incident_id: int) -> list[Notification]:
+        """The sent notifications of one incident, in the order they were sent."""
+        query = (
+            select(NotificationRow)
+            .where(col(NotificationRow.incident_id) == incident_id)
+            .where(col(NotificationRow.state) == NotificationState.SENT.value)
+            .order_by(
+                col(NotificationRow.sent_at), col(NotificationRow.due_at), col(NotificationRow.key)
+            )
+        )
+        return [_notification(row) for row in self._session.exec(query)]
+
+
+def _notification(row: NotificationRow) -> Notification:
+    return Notification(
+        key=row.key,
+        incident_id=row.incident_id,
+        kind=row.kind,
+        state=NotificationState(row.state),
+        due_at=row.due_at,
+        claimed_at=row.claimed_at,
+        sent_at=row.sent_at,
+        detail=row.detail,
+    )
 
 
 def _alert_row(alert: Alert, *, incident_id: int | None) -> AlertRow:

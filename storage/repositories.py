@@ -28,6 +28,7 @@ from bot.core.ports import (
     IncidentRepository,
     IngestLedger,
     NodeRepository,
+    NotificationLedger,
     TimelineRepository,
 )
 from storage.models import IncidentRow, TimelineEntryRow
@@ -36,6 +37,7 @@ from storage.records import (
     SqlAuditRepository,
     SqlIngestLedger,
     SqlNodeRepository,
+    SqlNotificationLedger,
     pairs_from_json,
     pairs_to_json,
     require_incident,
@@ -193,6 +195,7 @@ class SqlUnitOfWork:
     nodes: NodeRepository
     audit: AuditRepository
     ingest: IngestLedger
+    notifications: NotificationLedger
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -207,6 +210,7 @@ class SqlUnitOfWork:
         self.nodes = SqlNodeRepository(session)
         self.audit = SqlAuditRepository(session)
         self.ingest = SqlIngestLedger(session)
+        self.notifications = SqlNotificationLedger(session)
         return self
 
     def __exit__(

@@ -32,6 +32,8 @@ class FakeNotifier:
     posted: list[Incident] = field(default_factory=list)
     updated: list[Incident] = field(default_factory=list)
     replies: list[tuple[int, str]] = field(default_factory=list)
+    dms: list[tuple[str, str]] = field(default_factory=list)
+    dm_down: bool = False  # direct messages fail, thread replies work
 
     def _check(self) -> None:
         if self.down:
@@ -49,6 +51,12 @@ class FakeNotifier:
     async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
         self._check()
         self.replies.append((incident.id, entry.text))
+
+    async def notify_user(self, user: str, text: str) -> None:
+        self._check()
+        if self.dm_down:
+            raise AdapterError("DMs are down")
+        self.dms.append((user, text))
 
 
 @dataclass

@@ -7,7 +7,7 @@ Jobs are wake-ups only; whatever must survive a restart lives in the database. T
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,10 +21,18 @@ class IntervalScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[None]], *, name: str) -> None:
-        """Run ``job`` now and then every ``seconds`` once started."""
+    def every(
+        self,
+        seconds: float,
+        job: Callable[[], Awaitable[None]],
+        *,
+        name: str,
+        first_in: float = 0.0,
+    ) -> None:
+        """Run ``job`` every ``seconds`` once started, the first time ``first_in`` from now."""
+        first = datetime.now(UTC) + timedelta(seconds=first_in)
         self._scheduler.add_job(
-            job, "interval", seconds=seconds, id=name, name=name, next_run_time=datetime.now(UTC)
+            job, "interval", seconds=seconds, id=name, name=name, next_run_time=first
         )
 
     def start(self) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from bot.core.incidents import Incident, TimelineEntry
 from bot.core.signals import Event, Sample, SeriesKey
-from bot.services.ingest import IngestBatch
+from bot.services.ingest import IngestBatch, gc_paused
 
 _NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -97,19 +97,27 @@ class IngestPayload(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes, *, now: float) -> Self:
         """Validate a JSON body, checking reading timestamps against ``now`` (the bot's clock)."""
-        return cls.model_validate_json(raw, context={"now": now})
+        with gc_paused():  # see gc_paused: thousands of short-lived models per batch
+            return cls.model_validate_json(raw, context={"now": now})
 
     def to_batch(self) -> IngestBatch:
         """Domain value with the trusted ``node`` label added to every sample."""
+        # a batch repeats each series once per tick: build each series' key once, and share it
+        keys: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesKey] = {}
+        samples = []
+        with gc_paused():
+            for s in self.samples:
+                raw = (s.metric, tuple(s.labels.items()))
+                key = keys.get(raw)
+                if key is None:
+                    key = keys[raw] = SeriesKey.of(s.metric, {**s.labels, "node": self.node})
+                samples.append(Sample(key, s.ts, s.value))
         return IngestBatch(
             batch_id=self.batch_id,
             node=self.node,
             agent_version=self.agent_version,
             gpu_count=self.gpu_count,
-            samples=tuple(
-                Sample(SeriesKey.of(s.metric, {**s.labels, "node": self.node}), s.ts, s.value)
-                for s in self.samples
-            ),
+            samples=tuple(samples),
             events=tuple(
                 Event(
                     e.kind,

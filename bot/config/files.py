@@ -1,4 +1,4 @@
-"""YAML configuration files: rules, SLA policy, on-call schedules and permissions.
+"""YAML configuration files: rules, SLA policy, on-call schedules, escalation and permissions.
 
 Each file is validated by a pydantic schema and turned into the pure values of ``bot.core``.
 Every error names the file, the key and what was expected, e.g.
@@ -8,14 +8,16 @@ Every error names the file, the key and what was expected, e.g.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,13 +25,16 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from bot.config.engine_rules import AnomalyRuleSpec, DerivedRuleSpec
 from bot.core.engine import EngineConfig
 from bot.core.errors import ConfigError
+from bot.core.escalation import EscalationLevel, EscalationPolicy, Target, TargetKind
 from bot.core.incidents import Severity
-from bot.core.policy import AccessPolicy, Rotation, SeverityPolicy, SlaPolicy
+from bot.core.oncall import Layer, Override, Restriction, Schedule
+from bot.core.policy import AccessPolicy, SeverityPolicy, SlaPolicy
 from bot.core.thresholds import ThresholdRule
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -183,35 +188,215 @@ class SlaFile(_Strict):
         return SlaPolicy(levels, self.reminders)
 
 
-class _ScheduleSpec(_Strict):
-    name: str
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"expected an IANA time zone such as Europe/Berlin, got {value!r}"
+        raise ValueError(msg) from exc
+    return value
+
+
+def _whole_days(value: object) -> int:
+    seconds = parse_duration(value)
+    days = seconds / 86400.0
+    if days < 1 or not days.is_integer():
+        msg = f"expected a whole number of days such as '1d' or '7d', got {value!r}"
+        raise ValueError(msg)
+    return int(days)
+
+
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
+Days = Annotated[int, BeforeValidator(_whole_days)]
+
+
+class _RestrictionSpec(_Strict):
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    start: time
+    end: time
+
+    def to_restriction(self) -> Restriction:
+        weekdays = frozenset(_WEEKDAYS.index(day) for day in self.days)
+        return Restriction(weekdays, self.start, self.end)
+
+
+class _LayerSpec(_Strict):
     users: tuple[str, ...] = Field(min_length=1)
-    every: Literal["1d", "7d"]
+    every: Days
     handoff: time
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     start: date
+    restrictions: tuple[_RestrictionSpec, ...] = ()
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            msg = f"expected an IANA time zone such as Europe/Berlin, got {value!r}"
-            raise ValueError(msg) from exc
-        return value
+    def to_layer(self) -> Layer:
+        return Layer(
+            users=self.users,
+            every_days=self.every,
+            handoff=self.handoff,
+            timezone=self.timezone,
+            start=self.start,
+            restrictions=tuple(r.to_restriction() for r in self.restrictions),
+        )
 
-    def to_rotation(self) -> Rotation:
-        zone = ZoneInfo(self.timezone)
-        start = datetime.combine(self.start, self.handoff, tzinfo=zone)
-        days = 1 if self.every == "1d" else 7
-        return Rotation(self.name, self.users, days, self.handoff, self.timezone, start)
+
+class _OverrideSpec(_Strict):
+    user: str
+    start: datetime  # without an offset: UTC
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _OverrideSpec:
+        if _unix(self.end) <= _unix(self.start):
+            msg = f"expected an override to end after it starts, got {self.start} to {self.end}"
+            raise ValueError(msg)
+        return self
+
+    def to_override(self) -> Override:
+        return Override(self.user, _unix(self.start), _unix(self.end))
+
+
+def _unix(at: datetime) -> float:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+
+
+_SHORTHAND = ("users", "every", "handoff", "start")
+
+
+class _ScheduleSpec(_Strict):
+    """A schedule: ``layers`` (later ones win), or one rotation's keys as a one-layer shorthand."""
+
+    name: str
+    layers: tuple[_LayerSpec, ...] | None = Field(default=None, min_length=1)
+    overrides: tuple[_OverrideSpec, ...] = ()
+    # the one-layer shorthand (the original flat form of oncall.yaml)
+    users: tuple[str, ...] | None = Field(default=None, min_length=1)
+    every: Days | None = None
+    handoff: time | None = None
+    timezone: TimeZone | None = None
+    start: date | None = None
+    restrictions: tuple[_RestrictionSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _layers_or_shorthand(self) -> _ScheduleSpec:
+        given = [key for key in (*_SHORTHAND, "timezone") if getattr(self, key) is not None]
+        if self.restrictions:
+            given.append("restrictions")
+        if self.layers is not None and given:
+            msg = f"expected either `layers` or the one-layer keys, not both (got {given[0]!r})"
+            raise ValueError(msg)
+        missing = [key for key in _SHORTHAND if getattr(self, key) is None]
+        if self.layers is None and missing:
+            msg = f"expected `layers`, or {', '.join(_SHORTHAND)} for one rotation; missing "
+            raise ValueError(msg + ", ".join(missing))
+        return self
+
+    def to_schedule(self) -> Schedule:
+        """The pure schedule value."""
+        if self.layers is not None:
+            layers = tuple(layer.to_layer() for layer in self.layers)
+        else:
+            assert self.users is not None  # the validator made sure of all four
+            assert self.every is not None
+            assert self.handoff is not None
+            assert self.start is not None
+            one = _LayerSpec.model_construct(
+                users=self.users,
+                every=self.every,
+                handoff=self.handoff,
+                timezone=self.timezone or "UTC",
+                start=self.start,
+                restrictions=self.restrictions,
+            )
+            layers = (one.to_layer(),)
+        return Schedule(self.name, layers, tuple(o.to_override() for o in self.overrides))
 
 
 class OncallFile(_Strict):
     """oncall.yaml."""
 
     schedules: list[_ScheduleSpec] = Field(min_length=1)
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_names(cls, schedules: list[_ScheduleSpec]) -> list[_ScheduleSpec]:
+        names = [s.name for s in schedules]
+        for name in names:
+            if names.count(name) > 1:
+                msg = f"schedule name {name!r} is used more than once; names must be unique"
+                raise ValueError(msg)
+        return schedules
+
+
+class _TargetSpec(_Strict):
+    """Exactly one of ``user`` (a Slack user id), ``schedule`` or ``group`` (a user group)."""
+
+    user: str | None = None
+    schedule: str | None = None
+    group: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _TargetSpec:
+        if sum(v is not None for v in (self.user, self.schedule, self.group)) != 1:
+            msg = "expected exactly one of user, schedule or group"
+            raise ValueError(msg)
+        return self
+
+    def to_target(self) -> Target:
+        for kind in TargetKind:
+            ref = getattr(self, kind.value)
+            if ref is not None:
+                return Target(kind, ref)
+        raise AssertionError  # pragma: no cover  (the validator allows no other case)
+
+
+class _LevelSpec(_Strict):
+    notify: tuple[_TargetSpec, ...] = Field(min_length=1)
+    wait: Duration = Field(default=0.0, ge=0)  # before the next level (or the repeat) is paged
+
+
+class _PolicySpec(_Strict):
+    levels: tuple[_LevelSpec, ...] = ()  # none: the severity is posted, never paged
+    repeats: int = Field(default=0, ge=0)
+
+    def to_policy(self, name: str) -> EscalationPolicy:
+        levels = tuple(
+            EscalationLevel(tuple(t.to_target() for t in level.notify), level.wait)
+            for level in self.levels
+        )
+        return EscalationPolicy(name, levels, self.repeats)
+
+
+class EscalationFile(_Strict):
+    """escalation.yaml."""
+
+    severities: dict[Severity, _PolicySpec]
+
+    @field_validator("severities")
+    @classmethod
+    def _all_levels(cls, value: dict[Severity, _PolicySpec]) -> dict[Severity, _PolicySpec]:
+        missing = [s.value for s in Severity if s not in value]
+        if missing:
+            msg = f"expected every severity P1, P2, P3 to be defined; missing {', '.join(missing)}"
+            raise ValueError(msg)
+        return value
+
+    def to_policies(self) -> dict[Severity, EscalationPolicy]:
+        """The pure policy of each severity."""
+        return {sev: spec.to_policy(sev.value) for sev, spec in sorted(self.severities.items())}
+
+    def unknown_schedule(self, known: set[str]) -> tuple[str, str] | None:
+        """The key and name of the first schedule target that oncall.yaml does not define."""
+        for sev, spec in sorted(self.severities.items()):
+            for i, level in enumerate(spec.levels):
+                for j, target in enumerate(level.notify):
+                    if target.schedule is not None and target.schedule not in known:
+                        key = f"severities.{sev.value}.levels[{i}].notify[{j}].schedule"
+                        return key, target.schedule
+        return None
 
 
 class RbacFile(_Strict):
@@ -230,7 +415,8 @@ class BotConfig:
 
     engine: EngineConfig
     sla: SlaPolicy
-    rotations: tuple[Rotation, ...]
+    schedules: tuple[Schedule, ...]
+    escalation: Mapping[Severity, EscalationPolicy]
     access: AccessPolicy
 
     @property
@@ -244,11 +430,22 @@ def load_config(config_dir: Path | None) -> BotConfig:
     engine = load_engine_config(config_dir)
     sla = _load(config_dir, "sla.yaml", SlaFile)
     oncall = _load(config_dir, "oncall.yaml", OncallFile)
+    escalation_path = _path(config_dir, "escalation.yaml")
+    escalation = _load(config_dir, "escalation.yaml", EscalationFile)
+    unknown = escalation.unknown_schedule({s.name for s in oncall.schedules})
+    if unknown is not None:
+        key, name = unknown
+        raise ConfigError(
+            source=str(escalation_path),
+            key=key,
+            expected=f"the name of a schedule in oncall.yaml (got {name!r})",
+        )
     rbac = _load(config_dir, "rbac.yaml", RbacFile)
     return BotConfig(
         engine=engine,
         sla=sla.to_policy(),
-        rotations=tuple(s.to_rotation() for s in oncall.schedules),
+        schedules=tuple(s.to_schedule() for s in oncall.schedules),
+        escalation=escalation.to_policies(),
         access=rbac.to_policy(),
     )
 
@@ -258,10 +455,14 @@ def load_engine_config(config_dir: Path | None) -> EngineConfig:
     return _load(config_dir, "rules.yaml", RulesFile).engine()
 
 
-def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
+def _path(config_dir: Path | None, name: str) -> Path:
+    """The file in ``config_dir``, else the shipped default."""
     path = config_dir / name if config_dir is not None else None
-    if path is None or not path.exists():
-        path = DEFAULTS_DIR / name
+    return path if path is not None and path.exists() else DEFAULTS_DIR / name
+
+
+def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
+    path = _path(config_dir, name)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

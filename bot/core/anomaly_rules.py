@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.core.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind, fingerprint
 from bot.core.anomaly import DEFAULT_ALERT_THRESHOLD, AnomalyDetector
@@ -21,8 +21,28 @@ from bot.core.signals import Sample, SeriesKey
 
 
 def _matches(sample: Sample, metric: str, match: tuple[tuple[str, str], ...]) -> bool:
+    if sample.series.metric != metric:
+        return False
+    if not match:
+        return True
     labels = dict(sample.series.labels)
-    return sample.series.metric == metric and all(labels.get(k) == v for k, v in match)
+    return all(labels.get(k) == v for k, v in match)
+
+
+class _Watches(Protocol):
+    @property
+    def metric(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Watches)
+
+
+def _by_metric(rules: tuple[_R, ...]) -> dict[str, tuple[_R, ...]]:
+    """Rules grouped by the metric they watch, each group in rule order."""
+    out: dict[str, list[_R]] = {}
+    for rule in rules:
+        out.setdefault(rule.metric, []).append(rule)
+    return {metric: tuple(group) for metric, group in out.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +75,13 @@ class AnomalyEvaluator:
 
     def __init__(self, rules: tuple[AnomalyRule, ...]) -> None:
         self._rules = rules
+        self._by_metric = _by_metric(rules)
         self._states: dict[tuple[str, SeriesKey], _AnomalyState] = {}
 
     def observe(self, sample: Sample) -> list[AlertTransition]:
         """Score one sample against each rule that watches it."""
         out = []
-        for rule in self._rules:
+        for rule in self._by_metric.get(sample.series.metric, ()):
             if rule.applies_to(sample):
                 transition = self._step(rule, sample)
                 if transition is not None:
@@ -85,18 +106,20 @@ class AnomalyEvaluator:
 
     def _step(self, rule: AnomalyRule, sample: Sample) -> AlertTransition | None:
         key = (rule.name, sample.series)
-        state = self._states.setdefault(key, _AnomalyState(AnomalyDetector()))
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = _AnomalyState(AnomalyDetector())
         score = state.detector.update(sample.ts, sample.value)
         state.above = state.above + 1 if score >= rule.threshold else 0
         labels = sample.series.labels
-        text = rule.summary.format(
-            metric=rule.metric,
-            labels=", ".join(f"{k}={v}" for k, v in labels),
-            score=score,
-            value=sample.value,
-        )
         firing = state.alert is not None and state.alert.state is AlertState.FIRING
         if not firing and state.above >= rule.for_samples:
+            text = rule.summary.format(
+                metric=rule.metric,
+                labels=", ".join(f"{k}={v}" for k, v in labels),
+                score=score,
+                value=sample.value,
+            )
             state.alert = Alert(
                 fingerprint=fingerprint(rule.name, labels),
                 rule=rule.name,
@@ -144,12 +167,13 @@ class Derivations:
 
     def __init__(self, rules: tuple[DerivedRule, ...]) -> None:
         self._rules = rules
+        self._by_metric = _by_metric(rules)
         self._calculators: dict[tuple[str, SeriesKey], Derivation] = {}
 
     def feed(self, sample: Sample) -> list[Sample]:
         """Derived samples computed from this one (none while a calculator warms up)."""
         out = []
-        for rule in self._rules:
+        for rule in self._by_metric.get(sample.series.metric, ()):
             if not _matches(sample, rule.metric, rule.match):
                 continue
             key = (rule.name, sample.series)

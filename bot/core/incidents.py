@@ -130,6 +130,27 @@ class AuditEntry:
     id: int | None = None
 
 
+class NotificationState(StrEnum):
+    """Where a side effect of a timer stands: claimed and being sent, or sent."""
+
+    SENDING = "sending"
+    SENT = "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One side effect that must happen once (a reminder, a breach, a page), by its key."""
+
+    key: str  # the idempotency key of the SLA timer or escalation step
+    incident_id: int
+    kind: str  # "reminder", "breach" or "page"
+    state: NotificationState
+    due_at: float
+    claimed_at: float
+    sent_at: float | None = None
+    detail: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """A GPU node whose agent reports to the bot."""

@@ -89,7 +89,12 @@ def snapshots(samples: Iterable[Sample]) -> list[Snapshot]:
     values: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     times: dict[tuple[str, str], float] = {}
     for sample in samples:
-        node, gpu = sample.series.label("node"), sample.series.label("gpu")
+        node = gpu = ""
+        for name, value in sample.series.labels:
+            if name == "node":
+                node = value
+            elif name == "gpu":
+                gpu = value
         if not node or not gpu:
             continue
         key = (node, sample.series.metric)

@@ -1,10 +1,8 @@
-"""Severity/SLA policy, on-call schedules and who may do what: values and pure lookups."""
+"""Severity/SLA policy and who may do what: values and pure lookups (schedules: ``oncall``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.core.incidents import Severity
 
@@ -48,32 +46,6 @@ def deadlines(policy: SlaPolicy, severity: Severity, *, opened_at: float) -> tup
         Deadline("ack", opened_at + level.ack_s),
         Deadline(level.resolve_goal, opened_at + level.resolve_s),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Rotation:
-    """A schedule whose users take turns, handing off daily or weekly at a local time."""
-
-    name: str
-    users: tuple[str, ...]
-    period_days: int
-    handoff: time
-    timezone: str
-    start: datetime  # a handoff instant at which ``users[0]`` begins a shift
-
-    def on_call(self, *, now: float) -> str:
-        """The user on call at ``now``."""
-        return self.users[self._shift(now) % len(self.users)]
-
-    def next_on_call(self, *, now: float) -> tuple[str, float]:
-        """The next user on call and when their shift starts."""
-        shift = self._shift(now) + 1
-        starts = self.start + timedelta(days=shift * self.period_days)
-        return self.users[shift % len(self.users)], starts.timestamp()
-
-    def _shift(self, now: float) -> int:
-        at = datetime.fromtimestamp(now, tz=UTC).astimezone(ZoneInfo(self.timezone))
-        return (at - self.start).days // self.period_days
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from bot.core.alerts import Alert
-from bot.core.incidents import AuditEntry, Incident, IncidentStatus, Node, Severity, TimelineEntry
+from bot.core.incidents import (
+    AuditEntry,
+    Incident,
+    IncidentStatus,
+    Node,
+    Notification,
+    Severity,
+    TimelineEntry,
+)
 from bot.core.signals import Sample
 
 
@@ -124,6 +132,32 @@ class IngestLedger(Protocol):
         ...
 
 
+class NotificationLedger(Protocol):
+    """Side effects that must happen once, by idempotency key: claimed, then marked sent.
+
+    A claim is a compare-and-set insert: of two units of work that claim one key, exactly one
+    wins (on a database the second waits for the first to commit or roll back). A claim whose
+    sending failed is released so that a later run may try again; one whose process died while
+    sending stays ``sending`` and is never repeated.
+    """
+
+    def claim(self, key: str, *, incident_id: int, kind: str, due_at: float, now: float) -> bool:
+        """Record ``key`` as being sent; False if it was claimed before (skip it)."""
+        ...
+
+    def mark_sent(self, key: str, now: float, *, detail: str = "") -> None:
+        """Record that the claimed side effect happened at ``now``."""
+        ...
+
+    def release(self, key: str) -> None:
+        """Forget a claim that is still ``sending`` (its side effect failed), to retry later."""
+        ...
+
+    def sent(self, incident_id: int) -> list[Notification]:
+        """The notifications of one incident that were sent, in the order they were sent."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories; leaving without ``commit`` rolls back."""
 
@@ -133,6 +167,7 @@ class UnitOfWork(Protocol):
     nodes: NodeRepository
     audit: AuditRepository
     ingest: IngestLedger
+    notifications: NotificationLedger
 
     def __enter__(self) -> Self: ...
 
@@ -164,6 +199,10 @@ class Notifier(Protocol):
 
     async def post_timeline(self, incident: Incident, entry: TimelineEntry) -> None:
         """Add a timeline entry to the incident's thread."""
+        ...
+
+    async def notify_user(self, user: str, text: str) -> None:
+        """Send ``user`` (a Slack user id) a direct message."""
         ...
 
 

@@ -45,6 +45,8 @@ class ThresholdRule:
         """Whether this rule watches the sample's series."""
         if sample.series.metric != self.metric:
             return False
+        if not self.match:
+            return True
         labels = dict(sample.series.labels)
         return all(labels.get(k) == v for k, v in self.match)
 
@@ -76,11 +78,18 @@ class SeriesState:
 
 
 def evaluate(
-    rule: ThresholdRule, state: SeriesState, sample: Sample
+    rule: ThresholdRule,
+    state: SeriesState,
+    sample: Sample,
+    labels: tuple[tuple[str, str], ...] | None = None,
 ) -> tuple[SeriesState, AlertTransition | None]:
-    """Advance one alert's state by one sample; return the new state and any transition."""
+    """Advance one alert's state by one sample; return the new state and any transition.
+
+    ``labels`` are ``rule.identifying_labels(sample)`` when the caller has them already.
+    """
     value, now = sample.value, sample.ts
-    labels = rule.identifying_labels(sample)
+    if labels is None:
+        labels = rule.identifying_labels(sample)
     warn_since = _since(state.warn_since, now, holds=value >= rule.warn)
     crit_since = _since(state.crit_since, now, holds=value >= rule.crit)
     level = _level_held(rule, now, warn_since, crit_since)
@@ -88,7 +97,9 @@ def evaluate(
 
     if alert is None or alert.state is AlertState.RESOLVED:
         if level is None:
-            return SeriesState(None, warn_since, crit_since), None
+            # the common case, nothing to remember, shares one state
+            quiet = warn_since is None and crit_since is None
+            return (_QUIET if quiet else SeriesState(None, warn_since, crit_since)), None
         fired = Alert(
             fingerprint=fingerprint(rule.name, labels),
             rule=rule.name,
@@ -120,6 +131,9 @@ def evaluate(
             now,
         )
     return SeriesState(updated, warn_since, crit_since), None
+
+
+_QUIET = SeriesState()  # no alert, no condition holding: shared, as states are immutable
 
 
 def _since(previous: float | None, now: float, *, holds: bool) -> float | None:
@@ -159,15 +173,20 @@ class Evaluator:
     def __init__(self, rules: tuple[ThresholdRule, ...]) -> None:
         self._rules = rules
         self._states: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesState] = {}
+        # rules by metric, in rule order: a sample is only checked against its metric's rules
+        self._by_metric: dict[str, tuple[ThresholdRule, ...]] = {}
+        for rule in rules:
+            self._by_metric[rule.metric] = (*self._by_metric.get(rule.metric, ()), rule)
 
     def observe(self, sample: Sample) -> list[AlertTransition]:
         """Feed one sample to every rule that watches its series."""
         transitions = []
-        for rule in self._rules:
+        for rule in self._by_metric.get(sample.series.metric, ()):
             if not rule.applies_to(sample):
                 continue
-            key = (rule.name, rule.identifying_labels(sample))
-            state, transition = evaluate(rule, self._states.get(key, SeriesState()), sample)
+            labels = rule.identifying_labels(sample)
+            key = (rule.name, labels)
+            state, transition = evaluate(rule, self._states.get(key, _QUIET), sample, labels)
             self._states[key] = state
             if transition is not None:
                 transitions.append(transition)

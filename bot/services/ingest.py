@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.core.engine import AlertEngine
@@ -9,6 +12,24 @@ from bot.core.incidents import Node
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.signals import Event, Sample
 from bot.services.alerting import deliver
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a batch's CPU-bound work; never around an await.
+
+    A batch allocates tens of thousands of short-lived objects (models, samples) that live until
+    it ends. Collections triggered meanwhile promote them to the oldest generation, which soon
+    forces full collections that walk every long-lived object: with 100k series of alert state
+    that was 40 % of ingest time and 0.5 s pauses. Reference counting frees them either way.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +63,14 @@ async def ingest(
 ) -> IngestResult:
     """Record the batch once, run it through the alert engine and act on what it decides."""
     now = clock.now()
-    with uow() as tx:
-        if not tx.ingest.record(batch.batch_id, node=batch.node, received_at=now):
-            return IngestResult(0, 0, duplicate=True)
-        tx.nodes.touch(Node(batch.node, now, batch.agent_version, batch.gpu_count))
-        tx.commit()
-    output = engine.observe_batch(
-        node=batch.node, samples=batch.samples, events=batch.events, now=now
-    )
+    with gc_paused():
+        with uow() as tx:
+            if not tx.ingest.record(batch.batch_id, node=batch.node, received_at=now):
+                return IngestResult(0, 0, duplicate=True)
+            tx.nodes.touch(Node(batch.node, now, batch.agent_version, batch.gpu_count))
+            tx.commit()
+        output = engine.observe_batch(
+            node=batch.node, samples=batch.samples, events=batch.events, now=now
+        )
     await deliver(output=output, uow=uow, notifier=notifier)
     return IngestResult(len(batch.samples), len(batch.events), duplicate=False)

@@ -112,7 +112,7 @@ def test_fault_becomes_an_incident_message_with_the_alert_in_its_thread(world: W
     buttons = [e for b in root["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [b["action_id"] for b in buttons] == ["incident.acknowledge"]
     replies = eventually(lambda: world.thread(root["ts"])[1:], timeout_s=10, what="thread replies")
-    assert "alert fired" in replies[0]["text"]
+    assert any("alert fired" in r["text"] for r in replies)
     incidents = httpx.get(f"{world.bot_url}/api/v1/incidents", timeout=5).json()
     assert [(i["ref"], i["status"], i["severity"]) for i in incidents] == [
         ("INC-1", "triggered", "P3")
@@ -151,11 +151,11 @@ def click_acknowledge(world: World, ts: str, **overrides: Any) -> httpx.Response
 )
 def test_badly_signed_or_stale_click_is_refused_and_records_nothing(world: World, tampering):
     root = eventually(world.incident_root, timeout_s=60, what="the incident message")
-    before = world.timeline(1)
     answer = click_acknowledge(world, root["ts"], **tampering).json()
     assert answer["status"] == 401
     time.sleep(0.5)
-    assert world.timeline(1) == before
+    # the simulated fleet keeps adding alert entries of its own; no responder fact may appear
+    assert not [e for e in world.timeline(1) if e["actor"] != "gpuwarden"]
     assert httpx.get(f"{world.bot_url}/api/v1/incidents/1", timeout=5).json()["status"] == (
         "triggered"
     )

@@ -13,7 +13,8 @@ from bot.adapters.slack import blocks
 from bot.core.alerts import Alert
 from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, TimelineEntry
-from bot.core.policy import Rotation, SlaPolicy
+from bot.core.oncall import Schedule, on_call
+from bot.core.policy import SlaPolicy
 from bot.core.ports import Clock
 
 # what a Web API call can fail with: Slack's answer, or the network under the async client
@@ -37,14 +38,14 @@ class SlackNotifier:
         client: AsyncWebClient,
         channel: str,
         sla: SlaPolicy,
-        rotation: Rotation | None,
+        schedule: Schedule | None,
         clock: Clock,
     ) -> None:
         self._client = client
         self._channel_name = channel.lstrip("#")
         self._channel_id: str | None = None
         self._sla = sla
-        self._rotation = rotation
+        self._schedule = schedule
         self._clock = clock
 
     async def post_incident(self, incident: Incident, alerts: Sequence[Alert]) -> tuple[str, str]:
@@ -84,11 +85,19 @@ class SlackNotifier:
             ),
         )
 
+    async def notify_user(self, user: str, text: str) -> None:
+        """Direct-message ``user``: posting to a user id opens the bot's DM with them."""
+        await _call(
+            f"direct message to {user}",
+            self._client.chat_postMessage(channel=user, text=text, unfurl_links=False),
+        )
+
     def _render(
         self, incident: Incident, alerts: Sequence[Alert]
     ) -> tuple[str, list[blocks.Block]]:
-        on_call = self._rotation.on_call(now=self._clock.now()) if self._rotation else None
-        return blocks.incident_message(incident, alerts, sla=self._sla, on_call=on_call)
+        now = self._clock.now()
+        user = on_call(self._schedule, now=now) if self._schedule is not None else None
+        return blocks.incident_message(incident, alerts, sla=self._sla, on_call=user)
 
     async def _resolve_channel(self) -> str:
         """The alerts channel's id, looked up by name once."""

@@ -63,3 +63,24 @@ def test_second_of_two_concurrent_records_of_one_batch_is_refused(
     )
 
     assert (first, second_waited, second) == (True, True, False)
+
+
+def test_second_of_two_concurrent_claims_of_one_key_waits_and_loses(
+    new_sql_uow: UnitOfWorkFactory,
+) -> None:
+    incident = _in_new_unit(
+        new_sql_uow,
+        lambda uow: uow.incidents.create(
+            title="vLLM down", severity=Severity.P1, group_key="vllm", created_at=1.0
+        ),
+    )
+
+    def claim(uow: UnitOfWork) -> bool:
+        key = f"incident:{incident.id}:escalation:0:0"
+        return uow.notifications.claim(
+            key, incident_id=incident.id, kind="page", due_at=1.0, now=2.0
+        )
+
+    first, second_waited, second = _race(new_sql_uow, claim, claim)
+
+    assert (first, second_waited, second) == (True, True, False)

@@ -4,11 +4,12 @@ import logging
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.engine import create_engine_for
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
 
 
 def test_an_empty_database_has_no_revision(empty_database_url: str) -> None:
@@ -52,3 +53,25 @@ def test_upgrade_leaves_the_host_logging_alone(sqlite_url: str) -> None:
 
     assert host_logger.disabled is False
     assert logging.getLogger().handlers == root_handlers
+
+
+def test_downgrade_of_0002_drops_the_notification_table_and_upgrade_restores_it(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url)
+    downgrade(empty_database_url, "0001")
+    assert current_revision(empty_database_url) == "0001"
+    assert "notification" not in _tables(empty_database_url)
+
+    upgrade(empty_database_url)
+    assert "notification" in _tables(empty_database_url)
+    downgrade(empty_database_url, "base")
+    assert current_revision(empty_database_url) is None
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine_for(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -1,10 +1,14 @@
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config.files import load_config, parse_duration
 from bot.core.errors import ConfigError
+from bot.core.escalation import EscalationLevel, EscalationPolicy, Target, TargetKind
 from bot.core.incidents import Severity
+from bot.core.oncall import Layer, Schedule, on_call
 
 
 def test_shipped_defaults_follow_the_seed():
@@ -27,6 +31,20 @@ def test_shipped_defaults_follow_the_seed():
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
+
+ESCALATION = """
+severities:
+  P1:
+    repeats: 1
+    levels:
+      - notify: [{schedule: gpu-primary}]
+        wait: 5m
+      - notify: [{schedule: gpu-primary}, {group: gpu-oncall}, {user: U0LEAD}]
+  P2:
+    levels: [{notify: [{schedule: gpu-primary}]}]
+  P3:
+    levels: [{notify: [{schedule: gpu-primary}]}]
+"""
 
 RULE = """
 rules:
@@ -97,10 +115,56 @@ rules:
         ),
         (
             "oncall.yaml",
-            "schedules:\n  - {name: p, users: [U1], every: 3d, handoff: '09:00', "
+            "schedules:\n  - {name: p, users: [U1], every: 36h, handoff: '09:00', "
             "start: 2026-01-05}\n",
             "schedules[0].every",
-            "'1d' or '7d'",
+            "whole number of days",
+        ),
+        (
+            "oncall.yaml",
+            "schedules:\n  - {name: p, users: [U1], every: 7d}\n",
+            "schedules[0]",
+            "missing handoff, start",
+        ),
+        (
+            "oncall.yaml",
+            "schedules:\n  - name: p\n    users: [U1]\n    layers:\n"
+            "      - {users: [U1], every: 1d, handoff: '09:00', start: 2026-01-05}\n",
+            "schedules[0]",
+            "not both",
+        ),
+        (
+            "oncall.yaml",
+            "schedules:\n  - name: p\n    layers:\n"
+            "      - users: [U1]\n        every: 1d\n        handoff: '09:00'\n"
+            "        start: 2026-01-05\n        restrictions: [{days: [funday], "
+            "start: '09:00', end: '17:00'}]\n",
+            "schedules[0].layers[0].restrictions[0].days[0]",
+            "'mon'",
+        ),
+        (
+            "escalation.yaml",
+            "severities:\n  P1: {levels: [{notify: [{schedule: gpu-primary}]}]}\n",
+            "severities",
+            "missing P2, P3",
+        ),
+        (
+            "escalation.yaml",
+            ESCALATION.replace("{schedule: gpu-primary}", "{schedule: gpu-secondary}", 1),
+            "severities.P1.levels[0].notify[0].schedule",
+            "a schedule in oncall.yaml (got 'gpu-secondary')",
+        ),
+        (
+            "escalation.yaml",
+            ESCALATION.replace("{schedule: gpu-primary}", "{user: U1, group: g}", 1),
+            "severities.P1.levels[0].notify[0]",
+            "exactly one of user, schedule or group",
+        ),
+        (
+            "escalation.yaml",
+            ESCALATION.replace("wait: 5m", "wait: soon", 1),
+            "severities.P1.levels[0].wait",
+            "duration such as 30s",
         ),
         ("rbac.yaml", "permissions:\n  destroy: ['*']\n", "permissions.destroy", "acknowledge"),
     ],
@@ -123,3 +187,65 @@ def test_a_file_given_overrides_only_itself(tmp_path: Path):
     config = load_config(tmp_path)
     assert [r.name for r in config.rules] == ["gpu_hot"]
     assert config.sla.of(Severity.P1).ack_s == 300
+
+
+def test_shipped_escalation_pages_p1_and_p2_at_once_and_never_pages_p3():
+    config = load_config(None)
+    p1, p2, p3 = (config.escalation[s] for s in (Severity.P1, Severity.P2, Severity.P3))
+    primary = Target(TargetKind.SCHEDULE, "gpu-primary")
+    group = Target(TargetKind.GROUP, "gpu-oncall")
+    assert p1 == EscalationPolicy(
+        "P1", (EscalationLevel((primary,), 300), EscalationLevel((primary, group), 300)), 2
+    )
+    assert [level.targets for level in p2.levels] == [(primary,), (primary, group)]
+    assert p2.levels[0].wait_s == 900
+    assert p2.repeats == 0
+    assert p3 == EscalationPolicy("P3", (), 0)  # posted, never paged
+
+
+def test_shipped_oncall_is_one_weekly_rotation_as_a_one_layer_schedule():
+    (schedule,) = load_config(None).schedules
+    assert schedule == Schedule(
+        "gpu-primary", (Layer(("U0ALICE", "U0BOB"), 7, time(9), "UTC", date(2026, 1, 5)),)
+    )
+    monday = datetime(2026, 1, 12, 9, 0, tzinfo=UTC).timestamp()
+    assert on_call(schedule, now=monday - 1) == "U0ALICE"
+    assert on_call(schedule, now=monday) == "U0BOB"
+
+
+def test_a_layered_schedule_with_restrictions_and_overrides(tmp_path: Path):
+    (tmp_path / "oncall.yaml").write_text(
+        """
+schedules:
+  - name: gpu-primary
+    layers:
+      - {users: [U0ALICE, U0BOB], every: 7d, handoff: "09:00", timezone: Europe/Berlin,
+         start: "2026-01-05"}
+      - users: [U0CAROL]
+        every: 1d
+        handoff: "09:00"
+        timezone: Europe/Berlin
+        start: "2026-01-05"
+        restrictions: [{days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}]
+    overrides:
+      - {user: U0DAVE, start: "2026-01-06T12:00:00+01:00", end: "2026-01-06T13:00:00+01:00"}
+"""
+    )
+    (schedule,) = load_config(tmp_path).schedules
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def at(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=berlin).timestamp()
+
+    assert schedule.layers[1].restrictions[0].weekdays == frozenset(range(5))
+    assert on_call(schedule, now=at("2026-01-06T08:00")) == "U0ALICE"
+    assert on_call(schedule, now=at("2026-01-06T10:00")) == "U0CAROL"
+    assert on_call(schedule, now=at("2026-01-06T12:30")) == "U0DAVE"
+    assert on_call(schedule, now=at("2026-01-10T10:00")) == "U0ALICE"  # Saturday
+
+
+def test_an_escalation_file_given_is_used(tmp_path: Path):
+    (tmp_path / "escalation.yaml").write_text(ESCALATION)
+    policy = load_config(tmp_path).escalation[Severity.P1]
+    assert policy.repeats == 1
+    assert policy.levels[1].targets[-1] == Target(TargetKind.USER, "U0LEAD")
