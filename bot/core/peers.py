@@ -65,11 +65,31 @@ class PeerRule:
             raise ValueError(msg)
 
 
+# Conservative by default: GPUs of one node often run different jobs, so only a GPU far below its
+# peers (z 5) for two minutes is reported, and it posts (P3) without paging.
 DEFAULT_PEER_RULES = (
-    PeerRule("gpu_straggler_utilization", "gpuwarden_gpu_utilization_ratio", mad_floor=0.02),
-    PeerRule("gpu_straggler_sm_clock", "gpuwarden_gpu_sm_clock_hertz"),
     PeerRule(
-        "gpu_power_outlier", "gpuwarden_gpu_power_usage_watts", Direction.BOTH, mad_floor=10.0
+        "gpu_straggler_utilization",
+        "gpuwarden_gpu_utilization_ratio",
+        enter_z=5.0,
+        exit_z=2.5,
+        for_s=120.0,
+        mad_floor=0.02,
+    ),
+    PeerRule(
+        "gpu_straggler_sm_clock",
+        "gpuwarden_gpu_sm_clock_hertz",
+        enter_z=5.0,
+        exit_z=2.5,
+        for_s=120.0,
+    ),
+    PeerRule(
+        "gpu_power_outlier",
+        "gpuwarden_gpu_power_usage_watts",
+        enter_z=5.0,
+        exit_z=2.5,
+        for_s=120.0,
+        mad_floor=10.0,
     ),
 )
 

@@ -115,7 +115,7 @@ def test_each_rule_watches_only_its_metric_and_defaults_cover_clock_and_power():
     clocks = {str(i): 1.98e9 for i in range(8)} | {"5": 1.1e9}
     fired = [
         t
-        for now in (0.0, 1.0, 2.0)
+        for now in (0.0, 60.0, 120.0)  # the defaults want two minutes before they report
         for t in detector.observe("n1", "gpuwarden_gpu_sm_clock_hertz", clocks, now)
     ]
     assert [(t.alert.rule, t.alert.label("gpu")) for t in fired] == [
