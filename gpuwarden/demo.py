@@ -21,7 +21,11 @@ from pathlib import Path
 
 import httpx
 
-DEFAULT_FAULTS = "gpu_saturation@5s+300s:node=gpu-node-2,gpu=3,ramp_s=15"
+from agent import simulate
+
+# GPU saturation at 5 s, a 50 MiB/min GPU memory leak at 30 s, an XID 94 at 60 s (posted, never
+# paged) and a straggler GPU at 90 s
+DEMO_SCENARIO = Path(simulate.__file__).parent / "scenarios" / "demo.yaml"
 _COLOURS = {"sandbox": "\033[36m", "bot": "\033[35m", "agent": "\033[33m"}
 _RESET = "\033[0m"
 
@@ -47,8 +51,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", type=float, default=1.0, help="agent push interval, seconds")
     parser.add_argument(
         "--faults",
-        default=DEFAULT_FAULTS,
-        help=f"fault schedule for the simulator (default: {DEFAULT_FAULTS})",
+        default=None,
+        help="fault schedule for the simulator instead of the demo scenario, e.g. "
+        "'gpu_saturation@5s+300s:node=gpu-node-2,gpu=3' (default: the scenario "
+        "agent/simulate/scenarios/demo.yaml)",
     )
     parser.add_argument("--fresh", action="store_true", help="delete the demo database first")
 
@@ -136,8 +142,7 @@ def _children(args: argparse.Namespace) -> list[_Child]:
                 str(args.nodes),
                 "--gpus-per-node",
                 str(args.gpus_per_node),
-                "--faults",
-                args.faults,
+                *(["--faults", args.faults] if args.faults else ["--scenario", str(DEMO_SCENARIO)]),
             ],
             env,
         ),
@@ -178,7 +183,7 @@ def _banner(args: argparse.Namespace) -> None:
         "\n"
         f"  gpuwarden demo is running.  Open  {url}\n"
         f"  {args.nodes} simulated nodes x {args.gpus_per_node} GPUs report every "
-        f"{args.interval:g} s; scheduled faults: {args.faults}\n"
+        f"{args.interval:g} s; scheduled faults: {args.faults or DEMO_SCENARIO.name}\n"
         "  Watch #gpu-alerts: an incident appears within about a minute; click Acknowledge.\n"
         f"  Bot API: http://{args.host}:{args.bot_port}/docs     Ctrl-C stops everything.\n",
         flush=True,
