@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from prometheus_api_client import PrometheusConnect
 
 from tests.conftest import require_tool
-from tests.processes import eventually, free_port, running
+from tests.integration.alert_engine.conftest import prometheus
+from tests.processes import eventually, free_port
 
 from .conftest import start_agent
 
@@ -23,24 +21,12 @@ FAULTS = (
 )
 
 
-@contextmanager
-def _prometheus(tmp: Path, target: str) -> Iterator[str]:
-    binary = require_tool("prometheus", "prometheus")
-    config = {
+def _scraping(target: str) -> dict[str, object]:
+    """Prometheus settings scraping ``target`` every second."""
+    return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [{"job_name": "agent", "static_configs": [{"targets": [target]}]}],
     }
-    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    args = [
-        f"--config.file={tmp / 'prometheus.yml'}",
-        f"--storage.tsdb.path={tmp / 'prometheus-data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with running("prometheus", args, {}, tmp, program=[binary]) as process:
-        url = f"http://127.0.0.1:{port}"
-        process.wait_ready(f"{url}/-/ready")
-        yield url
 
 
 @pytest.fixture
@@ -79,7 +65,7 @@ def _value(prom: PrometheusConnect, query: str) -> float | None:
 
 def test_prometheus_sees_the_saturated_gpu_and_the_leaking_process(tmp_path, agent_metrics):
     target = agent_metrics.removeprefix("http://").removesuffix("/metrics")
-    with _prometheus(tmp_path, target) as url:
+    with prometheus(tmp_path, _scraping(target)) as url:
         prom = PrometheusConnect(url=url, disable_ssl=True)
         util = 'max(gpuwarden_gpu_utilization_ratio{node="gpu-node-1",gpu="1"})'
         peak = eventually(lambda: _value(prom, util), timeout_s=20, what="utilisation scraped")
