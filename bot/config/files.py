@@ -40,6 +40,7 @@ from bot.core.thresholds import ThresholdRule
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -57,6 +58,15 @@ def parse_duration(value: object) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def every_severity(value: dict[Severity, T]) -> dict[Severity, T]:
+    """Check that a per-severity mapping defines P1, P2 and P3."""
+    missing = [s.value for s in Severity if s not in value]
+    if missing:
+        msg = f"expected every severity P1, P2, P3 to be defined; missing {', '.join(missing)}"
+        raise ValueError(msg)
+    return value
 
 
 class _Strict(BaseModel):
@@ -170,14 +180,7 @@ class SlaFile(_Strict):
     severities: dict[Severity, _SeveritySpec]
     reminders: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = (0.5, 0.8)
 
-    @field_validator("severities")
-    @classmethod
-    def _all_levels(cls, value: dict[Severity, _SeveritySpec]) -> dict[Severity, _SeveritySpec]:
-        missing = [s.value for s in Severity if s not in value]
-        if missing:
-            msg = f"expected every severity P1, P2, P3 to be defined; missing {', '.join(missing)}"
-            raise ValueError(msg)
-        return value
+    _all_levels = field_validator("severities")(every_severity)
 
     def to_policy(self) -> SlaPolicy:
         """The pure policy value."""
@@ -375,14 +378,7 @@ class EscalationFile(_Strict):
 
     severities: dict[Severity, _PolicySpec]
 
-    @field_validator("severities")
-    @classmethod
-    def _all_levels(cls, value: dict[Severity, _PolicySpec]) -> dict[Severity, _PolicySpec]:
-        missing = [s.value for s in Severity if s not in value]
-        if missing:
-            msg = f"expected every severity P1, P2, P3 to be defined; missing {', '.join(missing)}"
-            raise ValueError(msg)
-        return value
+    _all_levels = field_validator("severities")(every_severity)
 
     def to_policies(self) -> dict[Severity, EscalationPolicy]:
         """The pure policy of each severity."""
