@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.clock import SystemClock
 from bot.adapters.prometheus import PrometheusMetricsSource
 from bot.adapters.scheduler import IntervalScheduler
+from bot.adapters.slack.commands import CommandRouter
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.notifier import SlackNotifier
 from bot.api.app import ApiDeps, create_app
@@ -60,7 +61,16 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         clock=clock,
     )
     slack_app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, logger=log)
-    register_listeners(slack_app, uow=uow, notifier=notifier, access=config.access, clock=clock)
+    incident_commands = CommandRouter("/incident")
+    register_listeners(
+        slack_app,
+        router=incident_commands,
+        uow=uow,
+        notifier=notifier,
+        access=config.access,
+        clock=clock,
+    )
+    incident_commands.attach(slack_app)
     engine = AlertEngine(config.engine)
     registry = CollectorRegistry()
     scheduler = IntervalScheduler()

@@ -13,8 +13,16 @@ CHANGED_CONCURRENTLY = "{ref} was changed by someone else at the same moment; tr
 NO_OPEN_INCIDENTS = "No open incidents. :white_check_mark:"
 OPEN_INCIDENTS_HEADER = "*Open incidents ({count})*"
 INCIDENT_LINE = "• *{ref}* {severity} · {status} · {title}{owner}"
-UNKNOWN_SUBCOMMAND = "Unknown subcommand `{text}`. Try `/incident list`."
-INCIDENT_HELP = "Usage: `/incident list` — open incidents, newest first."
+UNKNOWN_SUBCOMMAND = "Unknown subcommand `{text}`. Try `{command} help`."
+BAD_QUOTING = (
+    "Could not read that: {error}. "
+    'Quote text with matching quotes, e.g. `{command} note INC-3 "text"`.'
+)
+WORKING_ON_IT = "Working on `{command}` …"
+COMMAND_FAILED = (
+    "Something went wrong on our side (reference `{reference}`). "
+    "It has been logged; tell your gpuwarden admin the reference."
+)
 SLA_REMINDER = "{percent} % of the {deadline} deadline passed ({left})"
 ACK_BREACHED = "Ack deadline breached — escalating"
 DEADLINE_BREACHED = "{deadline} deadline breached"

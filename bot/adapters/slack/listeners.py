@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import messages
 from bot.adapters.slack import blocks
+from bot.adapters.slack.commands import CommandRouter, Invocation, Reply
 from bot.adapters.slack.ids import ActionId
 from bot.core.errors import NotFound, UserError
 from bot.core.policy import AccessPolicy
@@ -21,22 +21,17 @@ log = logging.getLogger(__name__)
 def register_listeners(
     app: AsyncApp,
     *,
+    router: CommandRouter,
     uow: UnitOfWorkFactory,
     notifier: Notifier,
     access: AccessPolicy,
     clock: Clock,
 ) -> None:
-    """Attach the slash commands and button handlers to a Bolt app."""
+    """Add the incident subcommands to ``router`` and attach the button handlers to ``app``."""
 
-    async def incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def list_incidents(_: Invocation) -> Reply:
         """/incident list — the open incidents, newest first."""
-        text = str(command.get("text", "")).strip()
-        if text in {"", "help"}:
-            await ack(messages.INCIDENT_HELP)
-        elif text == "list":
-            await ack(blocks.incident_list(incidents.list_open(uow=uow)))
-        else:
-            await ack(messages.UNKNOWN_SUBCOMMAND.format(text=text))
+        return Reply(blocks.incident_list(incidents.list_open(uow=uow)))
 
     async def acknowledge_button(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
@@ -56,5 +51,5 @@ def register_listeners(
         except (UserError, NotFound) as exc:
             await respond(text=str(exc), response_type="ephemeral", replace_original=False)
 
-    app.command("/incident")(incident_command)
+    router.add("list", list_incidents, usage="list", summary="open incidents, newest first")
     app.action(ActionId.ACKNOWLEDGE.value)(acknowledge_button)
