@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from agent.backlog import Backlog, MemoryBacklog
+from agent.backlog import Backlog, MemoryBacklog, SpillingBacklog
 from agent.collectors.logs import LOG_METRICS, LogTailer
 from agent.collectors.serving import SERVING_METRICS, ServingScraper
 from agent.exporter import (
@@ -30,9 +30,13 @@ from agent.exporter import (
 from agent.quality import QUALITY_METRICS, QualityEndpoint
 from agent.runner import AgentLoop, StopFlag
 from agent.shipper import Shipper
+from agent.simulate.serving import SIMULATED_METRICS
 from agent.source import Source
 from agent.spool import DEFAULT_MAX_BYTES, DiskSpool
 from agent.urgent import UrgentEvents
+from agent.watch import LevelPoller, WatchedLevels
+
+DEFAULT_WATCH_INTERVAL_S = 0.25
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ CATALOGUE: Mapping[str, MetricInfo] = {
     **SERVING_METRICS,
     **LOG_METRICS,
     **QUALITY_METRICS,
+    **SIMULATED_METRICS,
 }
 
 
@@ -91,6 +96,7 @@ class AgentParts:
     spool_dir: Path | None = None
     spool_max_bytes: int = DEFAULT_MAX_BYTES
     local: LocalSources = field(default_factory=LocalSources)
+    watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S  # 0: no watched levels
 
     def build_loop(
         self,
@@ -104,11 +110,13 @@ class AgentParts:
         urgent: UrgentEvents | None = None,
         registry: CollectorRegistry | None = None,
         silenced: Callable[[str, float], bool] | None = None,
+        watch_url: str | None = None,
     ) -> AgentLoop:
         """Return the loop over `sources` plus the local ones, shipping to `ingest_url`.
 
         `registry` is the one the sources' self-metrics live in (a new one when not given); the
-        exporter serves it.
+        exporter serves it. With `watch_url` (and a watch interval) the bot's levels are fetched
+        from there and checked between ticks.
         """
         registry = registry or CollectorRegistry()
         ProcessCollector(registry=registry)
@@ -123,6 +131,11 @@ class AgentParts:
                 stack.callback(serve_metrics(registry, port=self.metrics_port))
             except OSError as exc:
                 logger.error("/metrics off: cannot listen on %d: %s", self.metrics_port, exc)
+        watched = None
+        if watch_url and self.watch_interval_s:
+            watched = WatchedLevels()
+            poller = stack.enter_context(LevelPoller(watch_url, token, watched))
+            poller.start()
         return AgentLoop(
             sources=[*sources, *local],
             shipper=shipper,
@@ -131,10 +144,14 @@ class AgentParts:
             urgent=urgent,
             snapshot=snapshot,
             silenced=silenced,
+            watched=watched,
+            watch_interval_s=self.watch_interval_s or 1.0,
         )
 
     def _backlog(self, stack: ExitStack, registry: CollectorRegistry) -> Backlog:
         if self.spool_dir is None:
             return MemoryBacklog()
         spool = DiskSpool(self.spool_dir, max_bytes=self.spool_max_bytes, registry=registry)
-        return stack.enter_context(spool)
+        backlog = SpillingBacklog(stack.enter_context(spool))
+        stack.callback(backlog.close)  # before the spool closes: held batches go to disk
+        return backlog

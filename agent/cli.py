@@ -25,18 +25,20 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry
 
-from agent.bootstrap import AgentParts, LocalSources
+from agent.bootstrap import DEFAULT_WATCH_INTERVAL_S, AgentParts, LocalSources
 from agent.collectors.gpu_node import GpuNodeOptions, gpu_node_source
 from agent.errors import ConfigError
 from agent.exporter import DEFAULT_METRICS_PORT
 from agent.quality import DEFAULT_QUALITY_PORT
 from agent.runner import StopFlag
 from agent.simulate import DEFAULT_FAULTS, Fleet, parse_schedule
-from agent.simulate.fleet import MAX_GPUS_PER_NODE, MAX_NODES
+from agent.simulate.cluster import ClusterFollower
+from agent.simulate.fleet import DEFAULT_SLOW_IMAGES, MAX_GPUS_PER_NODE, MAX_NODES
 from agent.simulate.scenario import load_scenario
 from agent.source import Source
 from agent.spool import DEFAULT_MAX_BYTES
 from agent.urgent import UrgentEvents
+from agent.watch import WATCH_PATH
 from agent.wire import INGEST_PATH
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,10 @@ def _positive_seconds(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
     return value
+
+
+def _seconds_or_off(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _positive_seconds(text)
 
 
 def _count(high: int) -> Callable[[str], int]:
@@ -98,6 +104,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="seconds between collections and pushes (default %(default)s)",
     )
     parser.add_argument(
+        "--watch-interval",
+        type=_seconds_or_off,
+        default=DEFAULT_WATCH_INTERVAL_S,
+        help="seconds between samples of the metrics the bot's threshold rules watch; a "
+        "crossing is shipped at once (0: off; default %(default)s)",
+    )
+    parser.add_argument(
         "--simulate", action="store_true", help="play a simulated fleet instead of real GPUs"
     )
     parser.add_argument(
@@ -130,6 +143,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed", type=int, default=None, help="random seed of the simulation (default: random)"
+    )
+    parser.add_argument(
+        "--kube-url",
+        default=env("GPUWARDEN_KUBE_URL") or None,
+        help="Kubernetes API the simulated fleet follows (replicas, Service colour, cordons, "
+        "images), e.g. the stand-in at http://127.0.0.1:8701 (env GPUWARDEN_KUBE_URL)",
+    )
+    parser.add_argument(
+        "--kube-token",
+        default=env("GPUWARDEN_KUBE_TOKEN", ""),
+        help="bearer token for --kube-url (env GPUWARDEN_KUBE_TOKEN)",
+    )
+    parser.add_argument(
+        "--sim-slow-image",
+        action="append",
+        default=None,
+        metavar="IMAGE",
+        help="serving image whose first token comes twice as late in the simulation "
+        f"(repeatable; default {', '.join(sorted(DEFAULT_SLOW_IMAGES))})",
     )
     _configure_local(parser)
     _configure_gpu_node(parser)
@@ -251,6 +283,7 @@ def _parts(args: argparse.Namespace) -> AgentParts:
     if spool_dir is None:
         spool_dir = "" if args.simulate else DEFAULT_SPOOL_DIR
     return AgentParts(
+        watch_interval_s=args.watch_interval,
         metrics_port=args.metrics_port,
         spool_dir=Path(spool_dir) if spool_dir else None,
         spool_max_bytes=args.spool_max_bytes,
@@ -275,6 +308,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         serving_processes=tuple(args.serving_process),
     )
     parts = _parts(args)
+    if args.kube_url:
+        _http_url("--kube-url", args.kube_url)
     if not args.simulate:
         return _Plan(None, ingest_url, args.token, args.interval, seed, parts, gpu_node)
     scenario = Path(args.scenario) if args.scenario else None
@@ -285,6 +320,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
             gpus_per_node=args.gpus_per_node,
             seed=seed,
             schedule=load_scenario(scenario) if scenario else parse_schedule(args.faults),
+            slow_images=args.sim_slow_image or DEFAULT_SLOW_IMAGES,
         )
     except ConfigError as exc:
         raise ConfigError(f"{flag}: {exc}") from exc
@@ -350,12 +386,17 @@ def run(args: argparse.Namespace) -> int:
                 urgent=urgent,
                 silenced=(lambda node, now: node in fleet.silent_nodes(now)) if fleet else None,
                 ingest_url=plan.ingest_url,
+                watch_url=plan.ingest_url.removesuffix(INGEST_PATH) + WATCH_PATH,
                 token=plan.token,
                 interval_s=plan.interval_s,
                 stop=stop,
             )
             if plan.fleet is not None:
                 plan.fleet.urgent = urgent.put  # XIDs leave at once, as the real collector's do
+                if args.kube_url:
+                    follower = ClusterFollower(args.kube_url, args.kube_token)
+                    stack.enter_context(follower).start()
+                    plan.fleet.placement = follower.placement
             loop.run()
     except ConfigError as exc:
         print(f"gpuwarden agent: error: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from agent.wire import (
     GPU_SM_CLOCK,
     GPU_TEMPERATURE,
     GPU_UTILIZATION,
+    LabelIdentities,
     Reading,
 )
 
@@ -78,10 +79,11 @@ class Snapshot:
 
     def update(self, node: str, readings: Iterable[Reading]) -> None:
         """Record `readings` from `node`, replacing older values of the same series."""
+        identities = LabelIdentities()
+        latest = self._latest
         with self._lock:
             for reading in readings:
-                key = (node, reading.metric, tuple(sorted(reading.labels.items())))
-                self._latest[key] = (node, reading)
+                latest[node, reading.metric, identities.of(reading.labels)] = (node, reading)
 
     def latest(self) -> list[tuple[str, Reading]]:
         """Return (node, reading) for every series refreshed within `stale_after_s`."""

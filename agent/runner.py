@@ -3,7 +3,10 @@
 Sources sharing a node name (simulator or NVML, serving, logs, quality) go out in one batch per
 node per tick; their readings also refresh the exporter's `Snapshot`. Between ticks the loop
 delivers queued batches and waits out retry backoff; an urgent event (`UrgentEvents`: XID, GPU
-lost) wakes it and leaves at once in its own small batch. A stop request (SIGTERM / SIGINT via
+lost) wakes it and leaves at once in its own small batch. With `watched` levels (the bot's
+threshold rules, `agent.watch`), sources that can (`Sampler`) are also sampled every
+`watch_interval_s` for the watched metrics only; a reading that crosses a level leaves at once in
+its own batch instead of at the next tick. A stop request (SIGTERM / SIGINT via
 `StopFlag`) ends the loop after the send in flight; queued batches then get a short grace period
 to reach the bot.
 """
@@ -15,14 +18,19 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import TypeVar
 
 from agent.exporter import Snapshot
 from agent.shipper import Shipper
-from agent.source import Source
+from agent.source import Sampler, Source
 from agent.urgent import UrgentEvents
+from agent.watch import WatchedLevels
 from agent.wire import HEARTBEAT, Batch, NodeEvent, Reading
 
 logger = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Source)
+T = TypeVar("T")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _WAIT_SLICE_S = 0.2  # how often a wait looks at the stop flag
@@ -69,14 +77,21 @@ class AgentLoop:
         urgent: UrgentEvents | None = None,
         snapshot: Snapshot | None = None,
         silenced: Callable[[str, float], bool] | None = None,
+        watched: WatchedLevels | None = None,
+        watch_interval_s: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be more than 0, got {interval_s}")
+        if watch_interval_s <= 0:
+            raise ValueError(f"watch_interval_s must be more than 0, got {watch_interval_s}")
         self._nodes: dict[str, list[Source]] = {}
+        self._samplers: dict[str, list[Sampler]] = {}
         for source in sources:
             self._nodes.setdefault(source.node, []).append(source)
+            if isinstance(source, Sampler):
+                self._samplers.setdefault(source.node, []).append(source)
         self._shipper = shipper
         self._stop = stop
         self._interval_s = interval_s
@@ -88,6 +103,8 @@ class AgentLoop:
         self._clock = clock
         self._sleep = sleep if sleep is not None else self._urgent.wait
         self._failing: set[int] = set()
+        self._watched = watched
+        self._watch_interval_s = watch_interval_s
 
     def tick(self, now: float) -> None:
         """Collect from every source at `now` and queue one batch per node."""
@@ -103,6 +120,8 @@ class AgentLoop:
                 events.extend(got_events)
             if self._snapshot is not None:
                 self._snapshot.update(node, readings)
+            if self._watched is not None:
+                self._watched.check(node, readings)  # the batch leaves now anyway
             self._shipper.submit(
                 Batch(
                     node=node,
@@ -129,7 +148,7 @@ class AgentLoop:
         logger.info(
             "agent loop started: %d node(s), every %.1fs", len(self._nodes), self._interval_s
         )
-        next_tick = self._clock()
+        next_tick = next_watch = self._clock()
         while not self._stop.requested:
             now = self._clock()
             if now >= next_tick:
@@ -138,16 +157,56 @@ class AgentLoop:
                 if next_tick <= now:
                     logger.warning("agent loop fell behind; skipping missed ticks")
                     next_tick = now + self._interval_s
+                next_watch = now + self._watch_interval_s
+            elif now >= next_watch:
+                self.watch(now)
+                next_watch = max(next_watch + self._watch_interval_s, now)
             self._ship_urgent(now)
             self._shipper.pump(until=next_tick)
+            wake = min(next_tick, next_watch) if self._watched is not None else next_tick
             retry_at = self._shipper.retry_at
-            self._wait_until(next_tick if retry_at is None else min(next_tick, retry_at))
+            self._wait_until(wake if retry_at is None else min(wake, retry_at))
         self._shutdown()
 
+    def watch(self, now: float) -> None:
+        """Sample the watched metrics at `now`; queue a batch per node whose readings crossed."""
+        watched = self._watched
+        metrics = watched.metrics if watched is not None else frozenset()
+        if watched is None or not metrics:
+            return
+        for node, samplers in self._samplers.items():
+            if self._silenced is not None and self._silenced(node, now):
+                continue
+            readings: list[Reading] = []
+            for source in samplers:
+                readings.extend(self._guarded(source, lambda s: s.sample(now, metrics), ()))
+            crossings = watched.check(node, readings)
+            if not crossings:
+                continue
+            for crossing in crossings:
+                logger.info(
+                    "%s: %s %s crossed %s (band %d -> %d); shipping it now",
+                    node,
+                    crossing.reading.metric,
+                    dict(crossing.reading.labels),
+                    crossing.level.rule,
+                    crossing.before,
+                    crossing.after,
+                )
+            samples = tuple({id(c.reading): c.reading for c in crossings}.values())
+            self._shipper.submit(
+                Batch(node=node, gpu_count=self._gpu_count(node), sent_at=now, samples=samples)
+            )
+
     def _collect(self, source: Source, now: float) -> tuple[Sequence[Reading], Sequence[NodeEvent]]:
+        nothing: tuple[Sequence[Reading], Sequence[NodeEvent]] = ((), ())
+        return self._guarded(source, lambda s: s.collect(now), nothing)
+
+    def _guarded(self, source: S, call: Callable[[S], T], failed: T) -> T:
+        """Return `call(source)`, or `failed` if it raises (logged once until it works again)."""
         kind = type(source).__name__
         try:
-            collected = source.collect(now)
+            collected = call(source)
         except Exception:
             if id(source) not in self._failing:
                 self._failing.add(id(source))
@@ -156,7 +215,7 @@ class AgentLoop:
                     source.node,
                     kind,
                 )
-            return (), ()
+            return failed
         if id(source) in self._failing:
             self._failing.discard(id(source))
             logger.info("collecting from %s (%s) works again", source.node, kind)

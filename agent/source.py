@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from agent.wire import NodeEvent, Reading
 
@@ -23,4 +23,13 @@ class Source(Protocol):
 
     def collect(self, now: float) -> tuple[Sequence[Reading], Sequence[NodeEvent]]:
         """Return the readings and events observed at `now` (unix seconds)."""
+        ...
+
+
+@runtime_checkable
+class Sampler(Source, Protocol):
+    """A source that can also read a few metrics between collections, cheaply and at once."""
+
+    def sample(self, now: float, metrics: frozenset[str]) -> Sequence[Reading]:
+        """Return the current readings of `metrics` (those it has) at `now`."""
         ...

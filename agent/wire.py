@@ -56,6 +56,24 @@ class Reading:
         }
 
 
+class LabelIdentities:
+    """Sorted label tuples, computed once per labels object for the readings of one call.
+
+    The readings of one GPU share one labels mapping, so a batch needs a few sorts instead of
+    one per reading. Keyed by `id`: use it only while the readings are alive (one call).
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[tuple[str, str], ...]] = {}
+
+    def of(self, labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        """Return `labels` as a sorted tuple of (name, value)."""
+        found = self._seen.get(id(labels))
+        if found is None:
+            found = self._seen[id(labels)] = tuple(sorted(labels.items()))
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class NodeEvent:
     """Something that happened on the node (heartbeat, XID, GPU lost, log line)."""
@@ -117,8 +135,12 @@ class Batch:
         return text.encode("utf-8")
 
     def to_gzip_bytes(self) -> bytes:
-        """Return the body gzip-compressed, as sent with `Content-Encoding: gzip`."""
-        return gzip.compress(self.to_json_bytes(), compresslevel=6, mtime=0)
+        """Return the body gzip-compressed, as sent with `Content-Encoding: gzip`.
+
+        Level 1: a third of level 6's CPU for bodies about 5-40 % larger (label names and values
+        repeat, so even level 1 shrinks them 20-fold).
+        """
+        return gzip.compress(self.to_json_bytes(), compresslevel=1, mtime=0)
 
     def split(self, max_samples: int) -> list[Batch]:
         """Return this batch cut into batches of at most `max_samples` samples each.

@@ -1,16 +1,27 @@
-"""Agent overhead on a real GPU: one NVML collection cycle against nvidia-smi, same fields.
+"""Agent overhead: one NVML collection cycle against nvidia-smi, and the whole agent at 1 Hz.
 
-Run on a machine with an NVIDIA GPU and driver::
+Run on a machine with an NVIDIA GPU and driver (only nvidia-ml-py, prometheus_client, psutil
+and httpx are needed), or anywhere with ``--fake-gpus N`` (the unit tests' NVML stand-in)::
 
-    python bench/agent_overhead.py --cycles 300 --out bench/results
+    python bench/agent_overhead.py --cycles 300 --agent-seconds 60 --out bench/results/h100
+    python bench/agent_overhead.py --fake-gpus 8 --agent-seconds 60
 
 Measures, in one run:
 
 - CPU and wall time of ``NvmlCollector.collect`` per cycle, fast cycles and slow-cadence cycles
   (energy, ECC, remapped rows, NVLink, PCIe, processes) separately, per GPU;
 - the baseline: ``nvidia-smi --query-gpu=<the same fields> --format=csv`` (wall time and the CPU
-  time of the child process), and the ratio;
-- the projected CPU share of one core at 1 Hz and this process's RSS.
+  time of the child process), and the ratio (real GPUs only);
+- the projected CPU share of one core at 1 Hz and this process's RSS;
+- the whole agent process (``gpuwarden agent``: NVML, host, exporter, shipper with its default
+  disk spool, pushing every second to a loopback stand-in of the bot), twice: watched sampling
+  off (``--watch-interval 0``) and on (0.25 s, the shipped utilisation level watched), each
+  over ``--agent-seconds``: CPU share of one core from ``/proc/<pid>/stat``, RSS; against the
+  share that polling ``nvidia-smi`` once a second would take (real GPUs).
+
+With ``--fake-gpus`` the NVML calls are Python functions of the stand-in instead of the C
+library (each costs about as much CPU as a real call's ctypes wrapper); the GPUs have
+``--fake-nvlinks`` NVLinks up each (18 on an H100 SXM board).
 
 Targets (the agent issue): ≤ 0.5 ms CPU per cycle per GPU, ≤ 0.5 % of a core at 1 Hz on an
 8-GPU node, RSS ≤ 80 MB.
@@ -19,19 +30,25 @@ Targets (the agent issue): ≤ 0.5 ms CPU per cycle per GPU, ≤ 0.5 % of a core
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.collectors.nvml import NvmlCollector
+from bench.agent_process import ProcessCost, fake_nvml, free_port, measure
 
 SMI_FIELDS = (
     "utilization.gpu,utilization.memory,memory.total,memory.used,memory.reserved,temperature.gpu,"
@@ -76,50 +93,155 @@ def _ms(values: list[float]) -> dict[str, float]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cycles", type=int, default=300)
-    parser.add_argument("--smi-runs", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+class _TimedNvml:
+    """The NVML module (or its stand-in) with each function's calls and CPU time summed."""
 
-    fast = NvmlCollector(node="bench", registry=CollectorRegistry(), slow_every=10**9)
-    slow = NvmlCollector(node="bench", registry=CollectorRegistry(), slow_every=1)
+    def __init__(self, nvml: Any) -> None:
+        self._nvml = nvml
+        self.cpu: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._nvml, name)
+        if not name.startswith("nvml") or not callable(value):
+            return value
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.cpu[name] += time.process_time() - started
+                self.calls[name] += 1
+
+        return timed
+
+
+def _per_call(nvml: Any, cycles: int) -> dict[str, dict[str, float]]:
+    """CPU per slow-cadence cycle and GPU of each NVML function, most expensive first."""
+    timed = _TimedNvml(nvml if nvml is not None else importlib.import_module("pynvml"))
+    collector = NvmlCollector(node="bench", registry=CollectorRegistry(), nvml=timed, slow_every=1)
+    collector.open()
+    _cycles(collector, 2)
+    timed.cpu.clear()
+    timed.calls.clear()
+    _cycles(collector, cycles)
+    per = cycles * max(1, collector.gpu_count)
+    collector.close()
+    return {
+        name: {"us": round(cpu / per * 1e6, 1), "calls": round(timed.calls[name] / per, 1)}
+        for name, cpu in timed.cpu.most_common()
+    }
+
+
+def _collector_figures(args: argparse.Namespace) -> dict[str, object] | None:
+    nvml = fake_nvml(args.fake_gpus, args.fake_nvlinks) if args.fake_gpus else None
+    fast = NvmlCollector(node="bench", registry=CollectorRegistry(), nvml=nvml, slow_every=10**9)
+    slow = NvmlCollector(node="bench", registry=CollectorRegistry(), nvml=nvml, slow_every=1)
     if not (fast.open() and slow.open()):
-        print("NVML is not available here; run this on a machine with an NVIDIA GPU")
-        return 2
+        return None
     _cycles(fast, 5)  # warm: the first cycle enumerates and probes what is supported
     _cycles(slow, 2)
     gpus = fast.gpu_count
     fast_cpu, fast_wall, fast_readings = _cycles(fast, args.cycles)
     slow_cpu, slow_wall, slow_readings = _cycles(slow, max(10, args.cycles // 10))
-    smi_cpu, smi_wall = _smi(args.smi_runs)
     fast.close()
     slow.close()
-
-    per_gpu_fast = statistics.median(fast_cpu) / gpus
     # the agent's default cadence: a slow cycle every 6th cycle
     mean_cycle_cpu = (5 * statistics.median(fast_cpu) + statistics.median(slow_cpu)) / 6
-    result = {
+    result: dict[str, object] = {
         "gpus": gpus,
+        "nvml": f"stand-in, {args.fake_nvlinks} NVLinks per GPU" if args.fake_gpus else "real",
         "readings_per_fast_cycle": fast_readings,
         "readings_per_slow_cycle": slow_readings,
         "agent_fast_cycle_cpu": _ms(fast_cpu),
         "agent_fast_cycle_wall": _ms(fast_wall),
         "agent_slow_cycle_cpu": _ms(slow_cpu),
         "agent_slow_cycle_wall": _ms(slow_wall),
-        "agent_cpu_per_gpu_fast_ms": round(per_gpu_fast * 1e3, 4),
+        "agent_cpu_per_gpu_fast_ms": round(statistics.median(fast_cpu) / gpus * 1e3, 4),
         "agent_cpu_share_of_one_core_at_1hz_pct": round(mean_cycle_cpu * 100, 4),
-        "nvidia_smi_cpu": _ms(smi_cpu),
-        "nvidia_smi_wall": _ms(smi_wall),
-        "ratio_smi_wall_over_agent_fast_wall": round(
-            statistics.median(smi_wall) / statistics.median(fast_wall), 1
-        ),
-        "ratio_smi_cpu_over_agent_fast_cpu": round(
-            statistics.median(smi_cpu) / statistics.median(fast_cpu), 1
-        ),
-        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "slow_cycle_cpu_per_gpu_by_nvml_function": _per_call(nvml, max(10, args.cycles // 10)),
     }
+    if not args.fake_gpus:
+        smi_cpu, smi_wall = _smi(args.smi_runs)
+        result |= {
+            "nvidia_smi_cpu": _ms(smi_cpu),
+            "nvidia_smi_wall": _ms(smi_wall),
+            "ratio_smi_wall_over_agent_fast_wall": round(
+                statistics.median(smi_wall) / statistics.median(fast_wall), 1
+            ),
+            "ratio_smi_cpu_over_agent_fast_cpu": round(
+                statistics.median(smi_cpu) / statistics.median(fast_cpu), 1
+            ),
+        }
+    return result
+
+
+def _process_figures(args: argparse.Namespace, smi_cpu_ms: float | None) -> dict[str, object]:
+    """The whole agent with watched sampling off, then on, in this run."""
+    costs: dict[str, ProcessCost] = {}
+    with tempfile.TemporaryDirectory(prefix="gpuwarden-bench-") as scratch:
+        for name, interval in (("watch_off", "0"), ("watch_on", str(args.watch_interval))):
+            spool = Path(scratch) / name
+            costs[name] = measure(
+                [
+                    "--node",
+                    "bench",
+                    "--interval",
+                    "1",
+                    "--watch-interval",
+                    interval,
+                    "--spool-dir",
+                    str(spool),
+                    "--metrics-port",
+                    str(free_port()),
+                    "--quality-port",
+                    "0",
+                    *(["--kmsg-path", ""] if args.fake_gpus else []),
+                ],
+                seconds=args.agent_seconds,
+                warm_s=args.warm_seconds,
+                log=Path(scratch) / f"{name}.log",
+                fake_gpus=args.fake_gpus,
+                fake_nvlinks=args.fake_nvlinks,
+            )
+    off, on = costs["watch_off"], costs["watch_on"]
+    result: dict[str, object] = {
+        "seconds_each": args.agent_seconds,
+        **{name: asdict(cost) for name, cost in costs.items()},
+        "watch_interval_s": args.watch_interval,
+        "ratio_watch_on_over_off_cpu": round(on.cpu_share_pct / max(off.cpu_share_pct, 1e-9), 2),
+    }
+    if smi_cpu_ms is not None:
+        smi_share = smi_cpu_ms / 10  # one query a second: ms per s → % of one core
+        result |= {
+            "nvidia_smi_once_a_second_cpu_share_pct": round(smi_share, 3),
+            "ratio_smi_over_agent_watch_on": round(smi_share / max(on.cpu_share_pct, 1e-9), 1),
+        }
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cycles", type=int, default=300)
+    parser.add_argument("--smi-runs", type=int, default=30)
+    parser.add_argument("--fake-gpus", type=int, default=0, help="NVML stand-in GPUs (0: real)")
+    parser.add_argument("--fake-nvlinks", type=int, default=18)
+    parser.add_argument("--agent-seconds", type=float, default=60.0, help="0: skip the process")
+    parser.add_argument("--warm-seconds", type=float, default=8.0)
+    parser.add_argument("--watch-interval", type=float, default=0.25)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    result = _collector_figures(args)
+    if result is None:
+        print("NVML is not available here; run this on a machine with an NVIDIA GPU")
+        return 2
+    if args.agent_seconds > 0:
+        smi = result.get("nvidia_smi_cpu")
+        smi_ms = smi["median_ms"] if isinstance(smi, dict) else None
+        result["agent_process"] = _process_figures(args, smi_ms)
+    result["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result, indent=2))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

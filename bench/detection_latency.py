@@ -6,7 +6,11 @@ Three stacks run side by side on loopback, each on its own node names, in one ru
   ``rules.yaml`` whose utilisation rule has ``for: {warn: 0s, crit: 0s}``. A fleet pusher in this
   process posts one batch per node every second, exactly as the agent does (gzip JSON, bearer
   token, heartbeat event, 8 GPUs), each node at its own random phase (``--aligned``: all on the
-  same 1 s grid, the worst case); every node keeps pushing, so none goes silent. Each injection
+  same 1 s grid, the worst case); every node keeps pushing, so none goes silent. Like the agent,
+  each node also samples its GPUs every ``--watch-interval`` (the agent's default, 0.25 s) and
+  checks them against the levels the bot hands out at ``GET /api/v1/agent/watch``, with the
+  agent's own `agent.watch.WatchedLevels`; a crossing is posted at once in its own batch
+  (``--watch-interval 0``: off, crossings wait for the next push). Each injection
   adds a fresh node, lets it push twice, then flips its GPU 3 to 0.99 at a random instant between
   two ticks (the recorded step time). The arrival is the ``ts`` of the first message naming that
   node in ``#gpu-alerts``: the sandbox stamps it with its own clock when the bot's
@@ -23,7 +27,7 @@ The Prometheus stacks deliver to a bare webhook (no Slack hop), which favours th
 each Prometheus stack overlap in time (distinct ``node`` labels, so distinct alert groups).
 
     .venv/bin/python -m bench.detection_latency [--injections 50] [--common-injections 10]
-        [--aggressive-injections N] [--aligned] [--keep] [--json FILE]
+        [--aggressive-injections N] [--aligned] [--watch-interval S] [--keep] [--json FILE]
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ import httpx
 import yaml
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from agent.bootstrap import DEFAULT_WATCH_INTERVAL_S
+from agent.watch import WATCH_PATH, WatchedLevels, parse_levels
 from agent.wire import GPU_UTILIZATION, HEARTBEAT, INGEST_PATH, Batch, NodeEvent, Reading
 
 CRIT = 0.95
@@ -270,11 +276,16 @@ class FleetNode:
 
 
 class Fleet:
-    """Pushes one batch per node every second to the bot, the way the agent does."""
+    """Pushes one batch per node every second to the bot, and crossings at once, as the agent."""
 
-    def __init__(self, bot_url: str, token: str, *, aligned: bool) -> None:
+    def __init__(
+        self, bot_url: str, token: str, *, aligned: bool, watch_s: float, levels: WatchedLevels
+    ) -> None:
         self.nodes: dict[str, FleetNode] = {}
         self.aligned = aligned
+        self.watch_s = watch_s
+        self.levels = levels
+        self.crossings = 0
         self._grid = time.time()
         self._rng = random.Random(11)
         self._tasks: list[asyncio.Task[None]] = []
@@ -287,9 +298,10 @@ class Fleet:
         self.slow_ticks = 0
         self.ingest_s: list[float] = []
 
-    def batch(self, node: str, state: FleetNode, now: float) -> Batch:
-        """One node's batch: 8 GPU utilisation readings and a heartbeat."""
-        samples = tuple(
+    @staticmethod
+    def readings(state: FleetNode, now: float) -> tuple[Reading, ...]:
+        """One node's 8 GPU utilisation readings at ``now``."""
+        return tuple(
             Reading(
                 GPU_UTILIZATION,
                 {"gpu": str(gpu), "model_name": "NVIDIA H100 80GB HBM3"},
@@ -298,8 +310,22 @@ class Fleet:
             )
             for gpu in range(GPUS)
         )
+
+    def batch(self, node: str, state: FleetNode, now: float) -> Batch:
+        """One node's batch: 8 GPU utilisation readings and a heartbeat."""
+        samples = self.readings(state, now)
+        self.levels.check(node, samples)  # as the agent's tick: the batch leaves now anyway
         heartbeat = NodeEvent(kind=HEARTBEAT, ts=now, attrs={"interval_s": PUSH_INTERVAL_S})
         return Batch(node=node, gpu_count=GPUS, sent_at=now, samples=samples, events=(heartbeat,))
+
+    def crossing(self, node: str, state: FleetNode, now: float) -> Batch | None:
+        """The agent's watch sample: a batch of the readings that crossed a level, or None."""
+        crossed = self.levels.check(node, self.readings(state, now))
+        if not crossed:
+            return None
+        self.crossings += 1
+        samples = tuple(c.reading for c in crossed)
+        return Batch(node=node, gpu_count=GPUS, sent_at=now, samples=samples)
 
     async def post(self, client: httpx.AsyncClient, batch: Batch) -> None:
         """POST one batch; fail loudly on anything but 2xx."""
@@ -322,14 +348,24 @@ class Fleet:
     async def _loop(
         self, node: str, next_tick: float, client: httpx.AsyncClient, stop: asyncio.Event
     ) -> None:
-        """One agent: sample, POST, wait for the next tick (a slow POST delays the next one)."""
+        """One agent: push every tick, sample watched levels in between (a slow POST delays)."""
         state = self.nodes[node]
+        next_watch = next_tick + self.watch_s if self.watch_s else math.inf
         while True:
+            wake = min(next_tick, next_watch)
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), max(0.0, next_tick - time.time()))
+                await asyncio.wait_for(stop.wait(), max(0.0, wake - time.time()))
             if stop.is_set():
                 return
             now = time.time()
+            if now < next_tick:  # a watch sample between ticks
+                next_watch += self.watch_s
+                crossing = self.crossing(node, state, now)
+                if crossing is not None:
+                    if state.high_push is None:
+                        state.high_push = now
+                    await self.post(client, crossing)
+                continue
             batch = self.batch(node, state, now)
             if state.util >= CRIT and state.high_push is None:
                 state.high_push = now
@@ -340,6 +376,8 @@ class Fleet:
             if time.time() > next_tick:
                 self.slow_ticks += 1
                 next_tick += math.ceil((time.time() - next_tick) / PUSH_INTERVAL_S)
+            if self.watch_s:
+                next_watch = now + self.watch_s
 
     async def close(self) -> None:
         """Wait for every node's loop to end (after ``stop`` is set)."""
@@ -349,6 +387,17 @@ class Fleet:
         """Wait until ``node`` has pushed ``pushes`` batches."""
         while self.nodes[node].pushes < pushes:  # noqa: ASYNC110 - a bounded poll is enough
             await asyncio.sleep(0.02)
+
+
+def fetch_levels(bot_url: str, token: str, watch_s: float) -> WatchedLevels:
+    """The levels the bot hands agents (``GET /api/v1/agent/watch``), as the agent reads them."""
+    answer = httpx.get(
+        f"{bot_url}{WATCH_PATH}", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    answer.raise_for_status()
+    levels, _ = parse_levels(answer.json())
+    log(f"watching {len(levels)} level(s) every {watch_s:g} s" if watch_s else "watching off")
+    return WatchedLevels(levels)
 
 
 @dataclass
@@ -363,17 +412,25 @@ class GpuwardenResult:
     ingest_p99_s: float
     slow_ticks: int
     scans: int
+    crossings: int
 
 
 async def run_gpuwarden(
-    injections: int, bot_url: str, sandbox_url: str, token: str, *, aligned: bool
+    injections: int,
+    bot_url: str,
+    sandbox_url: str,
+    token: str,
+    *,
+    aligned: bool,
+    watch_s: float,
+    levels: WatchedLevels,
 ) -> GpuwardenResult:
     """Alternate utilisation steps and XID events, one at a time, on fresh nodes."""
     step = Figures("gpuwarden: step → chat.postMessage")
     sample_wait = Figures("  of which step → batch sent (sampling wait)")
     push_to_slack = Figures("  of which batch sent → chat.postMessage (bot)")
     xid = Figures("gpuwarden: XID 79 event POST → chat.postMessage")
-    fleet = Fleet(bot_url, token, aligned=aligned)
+    fleet = Fleet(bot_url, token, aligned=aligned, watch_s=watch_s, levels=levels)
     watch = SlackWatch(sandbox_url)
     stop = asyncio.Event()
     rng = random.Random(7)
@@ -439,6 +496,7 @@ async def run_gpuwarden(
         ingest.quantile(0.99),
         fleet.slow_ticks,
         watch.scans,
+        fleet.crossings,
     )
 
 
@@ -634,6 +692,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="all simulated nodes push on the same 1 s grid (worst case; default: random phase)",
     )
+    parser.add_argument(
+        "--watch-interval",
+        type=float,
+        default=DEFAULT_WATCH_INTERVAL_S,
+        help="seconds between the agents' samples of watched levels; 0: off (default "
+        "%(default)s, the agent's)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir with all logs")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser.parse_args(argv)
@@ -675,7 +740,11 @@ def run(argv: Sequence[str] | None) -> int:
         sandbox = stack.enter_context(
             child(
                 "sandbox",
-                gpuwarden("sandbox", "--port", str(sandbox_port), "--bot-token", SLACK_TOKEN),
+                gpuwarden(
+                    "sandbox",
+                    *("--port", str(sandbox_port), "--bot-token", SLACK_TOKEN),
+                    *("--kube-port", str(free_port()), "--llm-port", str(free_port())),
+                ),
                 tmp_root,
             )
         )
@@ -700,7 +769,15 @@ def run(argv: Sequence[str] | None) -> int:
         for thread in threads:
             thread.start()
         gw = asyncio.run(
-            run_gpuwarden(args.injections, bot_url, sandbox_url, token, aligned=args.aligned)
+            run_gpuwarden(
+                args.injections,
+                bot_url,
+                sandbox_url,
+                token,
+                aligned=args.aligned,
+                watch_s=args.watch_interval,
+                levels=fetch_levels(bot_url, token, args.watch_interval),
+            )
         )
         log("gpuwarden done; waiting for the Prometheus stacks")
         for thread in threads:
@@ -738,7 +815,7 @@ def report(
     print(
         f"bot ingest round trip (fleet pusher): p50 {gw.ingest_p50_s * 1000:.1f} ms, "
         f"p99 {gw.ingest_p99_s * 1000:.1f} ms; late fleet ticks {gw.slow_ticks}; "
-        f"channel scans {gw.scans}"
+        f"channel scans {gw.scans}; crossings shipped at once {gw.crossings}"
     )
     verdicts = [
         ("gpuwarden step p99 ≤ 1.0 s", gw.step.quantile(0.99) <= 1.0),

@@ -14,55 +14,24 @@ and the agent's own CPU share and RSS over the run.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-AGENT = (
-    "import argparse, sys\nfrom agent import cli\n"
-    "p = argparse.ArgumentParser()\ncli.configure(p)\nsys.exit(cli.run(p.parse_args()))\n"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.agent_process import REPO, Receiver, cpu_seconds, free_port, rss_mb, start_agent
+
 CHAOS = (
     "import argparse, sys\nfrom agent import chaos\n"
     "p = argparse.ArgumentParser()\nchaos.configure(p)\nsys.exit(chaos.run(p.parse_args()))\n"
 )
 PROCESS_MEMORY = "gpuwarden_gpu_process_memory_used_bytes"
-
-
-def _receiver(batches: list[dict[str, Any]]) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            batches.append(json.loads(gzip.decompress(body)))
-            reply = b'{"accepted_samples":0,"accepted_events":0,"duplicate":false}'
-            self.send_response(202)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *_: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _slope_mib_per_min(points: list[tuple[float, float]]) -> float:
@@ -95,17 +64,14 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    batches: list[dict[str, Any]] = []
-    server = _receiver(batches)
-    metrics_port = _free_port()
+    receiver = Receiver(levels=())
+    batches = receiver.batches
+    metrics_port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{REPO}:{os.environ.get('PYTHONPATH', '')}"}
-    agent = subprocess.Popen(
+    agent = start_agent(
         [
-            sys.executable,
-            "-c",
-            AGENT,
             "--bot-url",
-            f"http://127.0.0.1:{server.server_port}",
+            receiver.url,
             "--token",
             "drill-token",
             "--node",
@@ -117,11 +83,10 @@ def main() -> int:
             "--quality-port",
             "0",
         ],
-        env=env,
-        stderr=(args.out / "agent.log").open("w"),
+        log=args.out / "agent.log",
     )
     time.sleep(5)  # NVML init and first cycles
-    cpu0, t0 = _cpu_seconds(agent.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(agent.pid), time.monotonic()
     chaos = subprocess.Popen(
         [
             sys.executable,
@@ -137,12 +102,12 @@ def main() -> int:
         stderr=(args.out / "chaos.log").open("w"),
     )
     chaos.wait(timeout=args.seconds + 120)
-    cpu_share = (_cpu_seconds(agent.pid) - cpu0) / (time.monotonic() - t0)
-    rss = _rss_mb(agent.pid)
+    cpu_share = (cpu_seconds(agent.pid) - cpu0) / (time.monotonic() - t0)
+    rss = rss_mb(agent.pid)
     exposition = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     agent.terminate()
     agent.wait(timeout=30)
-    server.shutdown()
+    receiver.close()
 
     (args.out / "agent_metrics.txt").write_text(exposition)
     (args.out / "agent_batches_sample.json").write_text(json.dumps(batches[-3:], indent=1))

@@ -46,10 +46,34 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
         chaos.run,
     ),
     (
+        "silence",
+        "mute alerts for a while (silence add|list|expire)",
+        bot_cli.configure_silence,
+        bot_cli.run_silence,
+    ),
+    (
         "rules",
         "work with the alert rules (rules export --format prometheus)",
         bot_cli.configure_rules,
         bot_cli.run_rules,
+    ),
+    (
+        "incident",
+        "work with incidents (incident export ID --format md|json|csv|html)",
+        bot_cli.configure_incident,
+        bot_cli.run_incident,
+    ),
+    (
+        "report",
+        "MTTA, MTTR, SLA compliance and availability over 7 or 30 days",
+        bot_cli.configure_report,
+        bot_cli.run_report,
+    ),
+    (
+        "runbooks",
+        "work with the runbooks (runbooks lint)",
+        bot_cli.configure_runbooks,
+        bot_cli.run_runbooks,
     ),
 ]
 

@@ -98,6 +98,7 @@ def _children(args: argparse.Namespace) -> list[_Child]:
         "GPUWARDEN_SLACK_BOT_TOKEN": f"xoxb-demo-{secrets.token_hex(8)}",
         "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
         "GPUWARDEN_INGEST_TOKEN": secrets.token_urlsafe(24),
+        "GPUWARDEN_KUBE_TOKEN": secrets.token_urlsafe(24),  # the sandbox's kube stand-in takes it
         "PYTHONUNBUFFERED": "1",
     }
     env = {**os.environ, **shared}
@@ -126,6 +127,8 @@ def _children(args: argparse.Namespace) -> list[_Child]:
                 "GPUWARDEN_PORT": str(args.bot_port),
                 "GPUWARDEN_DATA_DIR": str(args.data_dir),
                 "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
+                "GPUWARDEN_KUBE_URL": f"http://{args.host}:8701",
+                "GPUWARDEN_KUBE_NAMESPACE": "serving",
             },
         ),
         _Child(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, exists, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.core.alerts import Alert, AlertState, Level
+from bot.core.audit import chained
 from bot.core.errors import NotFound
 from bot.core.incidents import AuditEntry, Node, Notification, NotificationState
 from storage.models import (
@@ -25,6 +27,7 @@ from storage.models import (
 )
 
 Pairs = tuple[tuple[str, str], ...]
+_CHAIN_ATTEMPTS = 5  # concurrent audit appends that may win before one gives up
 
 
 def pairs_to_json(pairs: Pairs) -> str:
@@ -130,17 +133,38 @@ class SqlAuditRepository:
         self._session = session
 
     def append(self, entry: AuditEntry) -> AuditEntry:
-        """Store an entry and return it with its id."""
-        row = AuditEntryRow(
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            target=entry.target,
-            detail=entry.detail,
-        )
-        self._session.add(row)
-        self._session.flush()
-        return _audit_entry(row)
+        """Store an entry linked to the newest row, and return it with its id and hashes.
+
+        The unique ``prev_hash`` lets only one of two concurrent appends link to the same row;
+        the other reads the new newest row and links to that instead.
+        """
+        for _ in range(_CHAIN_ATTEMPTS):
+            newest = self._session.exec(
+                select(AuditEntryRow.hash).order_by(col(AuditEntryRow.id).desc()).limit(1)
+            ).first()
+            linked = chained(entry, prev_hash=newest)
+            row = AuditEntryRow(
+                at=linked.at,
+                actor=linked.actor,
+                action=linked.action,
+                target=linked.target,
+                detail=linked.detail,
+                prev_hash=linked.prev_hash,
+                hash=linked.hash,
+            )
+            try:
+                with self._session.begin_nested():
+                    self._session.add(row)
+            except IntegrityError:
+                continue
+            return _audit_entry(row)
+        msg = f"could not link an audit entry after {_CHAIN_ATTEMPTS} concurrent appends"
+        raise RuntimeError(msg)
+
+    def chain(self) -> list[AuditEntry]:
+        """Every entry, oldest first (to verify the hash chain)."""
+        query = select(AuditEntryRow).order_by(col(AuditEntryRow.id))
+        return [_audit_entry(row) for row in self._session.exec(query)]
 
     def list(self, *, limit: int = 100) -> list[AuditEntry]:
         """Newest first."""
@@ -177,7 +201,9 @@ class SqlNotificationLedger:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def claim(self, key: str, *, incident_id: int, kind: str, due_at: float, now: float) -> bool:
+    def claim(
+        self, key: str, *, incident_id: int | None, kind: str, due_at: float, now: float
+    ) -> bool:
         """Insert ``key`` as ``sending``; False if a row with this key exists already.
 
         Nothing is read before the insert, so that on SQLite a concurrent claim waits for the
@@ -197,7 +223,8 @@ class SqlNotificationLedger:
             with self._session.begin_nested():
                 self._session.exec(statement)
         except IntegrityError:
-            require_incident(self._session, incident_id)  # a missing incident: NotFound
+            if incident_id is not None:
+                require_incident(self._session, incident_id)  # a missing incident: NotFound
             return False
         return True
 
@@ -231,6 +258,23 @@ class SqlNotificationLedger:
             )
         )
         return [_notification(row) for row in self._session.exec(query)]
+
+    def incidents_missing(self, *, sent: str, missing: str) -> list[int]:
+        """Incidents with a sent notification of kind ``sent`` and none of kind ``missing``."""
+        other = aliased(NotificationRow)
+        query = (
+            select(NotificationRow.incident_id)
+            .where(col(NotificationRow.kind) == sent)
+            .where(col(NotificationRow.state) == NotificationState.SENT.value)
+            .where(
+                ~exists().where(
+                    col(other.incident_id) == col(NotificationRow.incident_id),
+                    col(other.kind) == missing,
+                )
+            )
+            .order_by(col(NotificationRow.incident_id))
+        )
+        return [int(i) for i in self._session.exec(query) if i is not None]
 
 
 def _notification(row: NotificationRow) -> Notification:
@@ -285,4 +329,6 @@ def _audit_entry(row: AuditEntryRow) -> AuditEntry:
         action=row.action,
         target=row.target,
         detail=row.detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )

@@ -23,15 +23,21 @@ from bot.core.incidents import (
     TimelineEntry,
 )
 from bot.core.ports import (
+    ActionRepository,
     AlertRepository,
     AuditRepository,
     IncidentRepository,
     IngestLedger,
+    ManualEscalationRepository,
     NodeRepository,
     NotificationLedger,
+    OverrideRepository,
+    RunbookRepository,
+    SilenceRepository,
     TimelineRepository,
 )
 from storage.models import IncidentRow, TimelineEntryRow
+from storage.oncall import SqlManualEscalationRepository, SqlOverrideRepository
 from storage.records import (
     SqlAlertRepository,
     SqlAuditRepository,
@@ -42,6 +48,8 @@ from storage.records import (
     pairs_to_json,
     require_incident,
 )
+from storage.remediation import SqlActionRepository, SqlRunbookRepository
+from storage.silences import SqlSilenceRepository
 
 
 class SqlIncidentRepository:
@@ -115,6 +123,12 @@ class SqlIncidentRepository:
                 resolved_at=incident.resolved_at,
                 slack_channel=incident.slack_channel,
                 slack_ts=incident.slack_ts,
+                owner=incident.owner,
+                declared_by=incident.declared_by,
+                description=incident.description or None,
+                mitigated_at=incident.mitigated_at,
+                closed_at=incident.closed_at,
+                merged_into=incident.merged_into,
             )
         )
         return self._session.exec(statement).rowcount == 1
@@ -171,6 +185,12 @@ def _incident(row: IncidentRow) -> Incident:
         resolved_at=row.resolved_at,
         slack_channel=row.slack_channel,
         slack_ts=row.slack_ts,
+        owner=row.owner,
+        declared_by=row.declared_by,
+        description=row.description or "",
+        mitigated_at=row.mitigated_at,
+        closed_at=row.closed_at,
+        merged_into=row.merged_into,
     )
 
 
@@ -196,6 +216,11 @@ class SqlUnitOfWork:
     audit: AuditRepository
     ingest: IngestLedger
     notifications: NotificationLedger
+    silences: SilenceRepository
+    overrides: OverrideRepository
+    escalations: ManualEscalationRepository
+    runbooks: RunbookRepository
+    actions: ActionRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -211,6 +236,11 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.ingest = SqlIngestLedger(session)
         self.notifications = SqlNotificationLedger(session)
+        self.silences = SqlSilenceRepository(session)
+        self.overrides = SqlOverrideRepository(session)
+        self.escalations = SqlManualEscalationRepository(session)
+        self.runbooks = SqlRunbookRepository(session)
+        self.actions = SqlActionRepository(session)
         return self
 
     def __exit__(

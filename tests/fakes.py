@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core.alerts import Alert
-from bot.core.errors import AdapterError
+from bot.core.errors import AdapterError, NotFound
+from bot.core.escalation import OutsidePage, PagerReceipt
 from bot.core.incidents import Incident, TimelineEntry
+from bot.core.oncall import UserGroup
 from bot.core.signals import Sample
 
 
@@ -72,3 +74,43 @@ class FakeMetricsSource:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+@dataclass
+class FakeUserGroups:
+    """User groups in a dict (id → group); ``down`` makes every call fail."""
+
+    groups: dict[str, UserGroup] = field(default_factory=dict)
+    down: bool = False
+    updates: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    async def find(self, ref: str) -> UserGroup:
+        if self.down:
+            raise AdapterError("usergroups.list failed: plan_upgrade_required")
+        for group in self.groups.values():
+            if ref in (group.id, group.handle, f"@{group.handle}"):
+                return group
+        raise NotFound(f"No Slack user group is called {ref!r}.")
+
+    async def set_users(self, group: UserGroup, users: Sequence[str]) -> None:
+        if self.down:
+            raise AdapterError("usergroups.users.update failed")
+        self.groups[group.id] = UserGroup(group.id, group.handle, tuple(users))
+        self.updates.append((group.id, tuple(users)))
+
+
+@dataclass
+class FakePager:
+    """Records outside pages; ``down`` raises AdapterError, ``refuse`` answers like a 400."""
+
+    down: bool = False
+    refuse: str | None = None
+    sent: list[OutsidePage] = field(default_factory=list)
+
+    async def send(self, page: OutsidePage) -> PagerReceipt:
+        if self.down:
+            raise AdapterError("PagerDuty: HTTP 503")
+        if self.refuse is not None:
+            return PagerReceipt(accepted=False, detail=self.refuse)
+        self.sent.append(page)
+        return PagerReceipt(accepted=True)

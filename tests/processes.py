@@ -25,6 +25,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def sandbox_args(port: int, *extra: str) -> list[str]:
+    """``gpuwarden sandbox`` arguments: Slack on ``port``, the other stand-ins on free ports."""
+    others = ["--kube-port", str(free_port()), "--llm-port", str(free_port())]
+    return ["sandbox", "--port", str(port), *others, *extra]
+
+
 class Process:
     """A child (``python -m gpuwarden …`` unless ``program`` says otherwise) logging to a file."""
 

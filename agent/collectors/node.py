@@ -1,4 +1,7 @@
-"""One node's collectors as a single `Source`: a failing collector costs only its own part."""
+"""One node's collectors as a single `Source`: a failing collector costs only its own part.
+
+It is also a `Sampler`: watched metrics are sampled from the collectors that can (NVML).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry
 
 from agent.collectors.collect_metrics import CollectMetrics
+from agent.source import Sampler
 from agent.wire import NodeEvent, Reading
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,9 @@ class NodeSource:
     ) -> None:
         self.node = node
         self.collectors = tuple(collectors)
+        self._samplers: tuple[tuple[str, Sampler], ...] = tuple(
+            (c.name, c) for c in self.collectors if isinstance(c, Sampler)
+        )
         self._metrics = CollectMetrics.on(registry)
 
     @property
@@ -65,6 +72,17 @@ class NodeSource:
             readings.extend(found)
             events.extend(happened)
         return readings, events
+
+    def sample(self, now: float, metrics: frozenset[str]) -> list[Reading]:
+        """Return the readings of `metrics` from the collectors that sample; a raise is skipped."""
+        readings: list[Reading] = []
+        for name, sampler in self._samplers:
+            try:
+                readings.extend(sampler.sample(now, metrics))
+            except Exception:
+                logger.exception("collector %s failed to sample; the others go on", name)
+                self._metrics.error(name, "exception")
+        return readings
 
     def close(self) -> None:
         """Close the collectors, last one first."""

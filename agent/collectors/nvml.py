@@ -7,7 +7,9 @@ the timeout is counted. A GPU that is lost (or gone from the count) reports
 the event repeats that often while the episode lasts (the bot resolves a ``gpu_lost`` alert
 that stops repeating), carrying the episode's start in ``since``. When NVML cannot be used at
 all the collector logs one line and returns nothing, while the other collectors run on.
-Errors follow the one policy in `agent.collectors.nvml_calls`.
+Errors follow the one policy in `agent.collectors.nvml_calls`. Between cycles, `sample` reads
+only the watched metrics (`agent.watch`) among the fast set, in the same time box, so that a
+crossing leaves at once: one NVML query per GPU for utilisation, one for memory, and so on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from agent.collectors.collect_metrics import CollectMetrics
 from agent.collectors.nvml_calls import NvmlCalls, NvmlModule, NvmlUnavailable, unavailable
+from agent.collectors.nvml_gpu import FAST_METRICS
 from agent.collectors.nvml_session import Down, NvmlSample, NvmlSession
 from agent.collectors.nvml_xid import NvmlXidReader
 from agent.collectors.timebox import Overrun, TimeBox
@@ -125,6 +128,28 @@ class NvmlCollector:
         readings = [*sample.readings, Reading(COLLECT_STALE, {"collector": NVML}, now, 0.0)]
         return readings, self._lost_events(now, sample.down)
 
+    def sample(self, now: float, metrics: frozenset[str]) -> list[Reading]:
+        """Return the fast readings among `metrics` at `now`, for watched levels between cycles.
+
+        Only the NVML queries yielding those metrics run, in the same time box as a cycle; a
+        timeout or failure is counted and yields nothing (the next cycle reports as usual).
+        """
+        wanted = metrics & FAST_METRICS
+        session = self._session
+        if not wanted or self.unavailable is not None or session is None or not session.opened:
+            return []
+        try:
+            return self._box.run(partial(session.watch, now, wanted))
+        except NvmlUnavailable as exc:
+            self._switch_off(str(exc))
+        except Overrun as exc:
+            self._metrics.error(NVML, "timeout")
+            logger.debug("NVML watched sample skipped: %s", exc)
+        except Exception:
+            logger.exception("NVML watched sample failed")
+            self._metrics.error(NVML, "exception")
+        return []
+
     def gpus_by_pci(self) -> Mapping[str, Mapping[str, str]]:
         """Return each enumerated GPU's labels by normalised PCI bus id (for kernel-log XIDs)."""
         gpus = () if self._session is None else self._session.gpus
@@ -148,12 +173,13 @@ class NvmlCollector:
     def close(self) -> None:
         """Shut NVML down, unless a call is still hung in it."""
         session = self._session
-        if session is None or not session.opened:
-            return
         try:
-            self._box.run(session.close)
+            if session is not None and session.opened:
+                self._box.run(session.close)
         except Overrun:
             logger.warning("an NVML call is still running; leaving NVML initialised")
+        finally:
+            self._box.close()
 
     def _ensure_session(self) -> NvmlSession | None:
         if self._session is None:

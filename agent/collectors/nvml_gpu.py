@@ -6,7 +6,7 @@ Enum values are NVML's C ABI, so they are spelled out instead of read from the b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,22 @@ GPU_POWER_LIMIT = "gpuwarden_gpu_power_limit_watts"
 GPU_MEMORY_CLOCK = "gpuwarden_gpu_memory_clock_hertz"
 GPU_CLOCK_EVENT = "gpuwarden_gpu_clock_event_active"
 
+_UTILIZATION_METRICS = frozenset({GPU_UTILIZATION, GPU_MEMORY_ACTIVITY})
+_MEMORY_METRICS = frozenset(
+    {GPU_MEMORY_TOTAL, GPU_MEMORY_USED, GPU_MEMORY_FREE, GPU_MEMORY_RESERVED}
+)
+FAST_METRICS = (
+    _UTILIZATION_METRICS
+    | _MEMORY_METRICS
+    | {
+        GPU_TEMPERATURE,
+        GPU_POWER,
+        GPU_POWER_LIMIT,
+        GPU_SM_CLOCK,
+        GPU_MEMORY_CLOCK,
+        GPU_CLOCK_EVENT,
+    }
+)
 _TEMPERATURE_GPU = 0
 _CLOCK_SM, _CLOCK_MEM = 1, 2
 _CLOCK_EVENT_BITS = {
@@ -86,6 +102,7 @@ class GpuProbe:
         self.gpu = gpu
         self.calls = calls
         self.key = gpu.uuid
+        self._parts = self._fast_parts()
 
     def get(self, field: str, function: str, *args: Any, **kwargs: Any) -> Any:
         """Return `function(handle, *args)` under the error policy (None when absent)."""
@@ -94,22 +111,51 @@ class GpuProbe:
     def fast(self, now: float) -> list[Reading]:
         """Return utilisation, memory, temperature, power, clocks and clock-event reasons."""
         out = Emit(self.gpu.labels(), now)
+        for _, read in self._parts:
+            read(out)
+        return out.readings
+
+    def watch(self, now: float, metrics: frozenset[str]) -> list[Reading]:
+        """Return the fast readings among `metrics`, asking NVML only for what yields them."""
+        out = Emit(self.gpu.labels(), now)
+        for produced, read in self._parts:
+            if not produced.isdisjoint(metrics):
+                read(out)
+        return [r for r in out.readings if r.metric in metrics]
+
+    def _fast_parts(self) -> tuple[tuple[frozenset[str], Callable[[Emit], None]], ...]:
+        """The fast set as (metrics produced, reader) pairs, one NVML query (or fallback) each."""
+        return (
+            (_UTILIZATION_METRICS, self._utilization),
+            (_MEMORY_METRICS, self._memory),
+            (frozenset({GPU_TEMPERATURE}), self._temperature),
+            (frozenset({GPU_POWER}), self._power),
+            (frozenset({GPU_POWER_LIMIT}), self._power_limit),
+            (frozenset({GPU_SM_CLOCK}), self._sm_clock),
+            (frozenset({GPU_MEMORY_CLOCK}), self._memory_clock),
+            (frozenset({GPU_CLOCK_EVENT}), self._clock_events),
+        )
+
+    def _utilization(self, out: Emit) -> None:
         util = self.get("utilization", "nvmlDeviceGetUtilizationRates")
         if util is not None:
             out.add(GPU_UTILIZATION, util.gpu / 100)
             out.add(GPU_MEMORY_ACTIVITY, util.memory / 100)
-        self._memory(out)
-        out.add(GPU_TEMPERATURE, self._temperature())
+
+    def _power(self, out: Emit) -> None:
         out.add(GPU_POWER, scaled(self.get("power", "nvmlDeviceGetPowerUsage"), 1e-3))
+
+    def _power_limit(self, out: Emit) -> None:
         limit = self.get("power_limit", "nvmlDeviceGetEnforcedPowerLimit")
         out.add(GPU_POWER_LIMIT, scaled(limit, 1e-3))
-        out.add(
-            GPU_SM_CLOCK, scaled(self.get("sm_clock", "nvmlDeviceGetClockInfo", _CLOCK_SM), 1e6)
-        )
+
+    def _sm_clock(self, out: Emit) -> None:
+        sm_clock = self.get("sm_clock", "nvmlDeviceGetClockInfo", _CLOCK_SM)
+        out.add(GPU_SM_CLOCK, scaled(sm_clock, 1e6))
+
+    def _memory_clock(self, out: Emit) -> None:
         mem_clock = self.get("memory_clock", "nvmlDeviceGetClockInfo", _CLOCK_MEM)
         out.add(GPU_MEMORY_CLOCK, scaled(mem_clock, 1e6))
-        self._clock_events(out)
-        return out.readings
 
     def _memory(self, out: Emit) -> None:
         version = getattr(self.calls.nvml, "nvmlMemory_v2", None)
@@ -125,11 +171,11 @@ class GpuProbe:
         out.add(GPU_MEMORY_FREE, memory.free)
         out.add(GPU_MEMORY_RESERVED, getattr(memory, "reserved", None))
 
-    def _temperature(self) -> float | None:
+    def _temperature(self, out: Emit) -> None:
         value = self.get("temperature", "nvmlDeviceGetTemperatureV", _TEMPERATURE_GPU)
         if value is None and self.calls.is_absent(self.key, "temperature"):
             value = self.get("temperature_legacy", "nvmlDeviceGetTemperature", _TEMPERATURE_GPU)
-        return None if value is None else float(value)
+        out.add(GPU_TEMPERATURE, value)
 
     def _clock_events(self, out: Emit) -> None:
         mask = self.get("clock_events", "nvmlDeviceGetCurrentClocksEventReasons")

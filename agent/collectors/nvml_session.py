@@ -111,6 +111,22 @@ class NvmlSession:
         readings.extend(Reading(GPU_UP, d.labels, now, 0.0) for d in down.values())
         return NvmlSample(tuple(readings), self.gpus, down)
 
+    def watch(self, now: float, metrics: frozenset[str]) -> list[Reading]:
+        """Return the fast readings among `metrics` of every GPU that answers, between cycles.
+
+        A GPU known to be lost is skipped, and one that turns out lost now is left to the next
+        cycle, which reports it (``gpu_up`` 0 and the ``gpu_lost`` event).
+        """
+        readings: list[Reading] = []
+        for gpu in self.gpus:
+            if gpu.uuid in self._lost:
+                continue
+            try:
+                readings.extend(self._probes[gpu.uuid][0].watch(now, metrics))
+            except GpuLost:
+                continue
+        return readings
+
     def _read_gpu(self, gpu: GpuIdentity, now: float, slow: bool, out: list[Reading]) -> str | None:
         lost = self._lost.get(gpu.uuid)
         if lost is not None and (self._cycle - lost[1]) % self.lost_retry_cycles != 0:

@@ -1,6 +1,9 @@
-"""What a fault kind is: the load it bends, its parameters, where it stands, and its base class.
+"""What a fault kind is: the loads it bends, its parameters, where it stands, and its base class.
 
-The kinds themselves are in `agent.simulate.faults` (and the XID kind in `agent.simulate.xid`).
+A fault bends one GPU's `Load` (kinds aimed at a GPU) or one node's `NodeLoad` (kinds aimed at a
+whole node: its serving replica, its driver, its network). The kinds themselves are in
+`agent.simulate.faults`, `agent.simulate.xid`, `agent.simulate.nvlink` and
+`agent.simulate.serving_faults`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ MIB = 1024**2
 SERIES_GPU_UP = "gpu_up"
 SERIES_PROCESS_MEMORY = "process_memory"
 SERIES_CLOCK_EVENTS = "clock_events"
+SERIES_NVLINK = "nvlink"
+# Node series beyond the serving ones, reported once a node fault that shows in them has begun.
+SERIES_GPU_INFO = "gpu_info"
+SERIES_OUTPUT_HISTOGRAM = "output_histogram"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,36 @@ class Load:
     clock_events: frozenset[str] = frozenset()
     up: bool = True
     remap_pending: bool = False
+    itl_factor: float = 1.0
+    nvlink_down: frozenset[int] = frozenset()
+    nvlink_error_rates: Mapping[int, float] = field(default_factory=dict)  # link → errors/s
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLoad:
+    """What drives one simulated node's serving replica this tick, as the active faults leave it.
+
+    `demand` is the share of one replica's capacity its traffic asks for (above 1: more than it
+    can serve, so requests queue); `serving` says whether the node serves traffic at all (a
+    cordoned or drained node, or one without a pod of the serving deployment, does not). `image`
+    is the serving container's image and `ttft_factor` what it does to the first-token latency.
+    `cuda_driver` is the CUDA version the driver supports and `cuda_required` what the serving
+    image needs; `output_drift` is the KL divergence of the model's outputs from its reference.
+    """
+
+    demand: float
+    serving: bool = True
+    image: str = ""
+    ttft_factor: float = 1.0
+    driver_version: str = ""
+    cuda_driver: float = 0.0
+    cuda_required: float = 0.0
+    output_drift: float = 0.0
+
+    @property
+    def cuda_compatible(self) -> bool:
+        """Return whether the driver can run the serving image's CUDA runtime."""
+        return self.cuda_driver + 1e-9 >= self.cuda_required
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +123,18 @@ class FaultKind:
     needs_gpu: ClassVar[bool] = True
     silences_node: ClassVar[bool] = False
     params: ClassVar[Mapping[str, Param]] = {}
-    series: ClassVar[frozenset[str]] = frozenset()  # SERIES_* the GPU reports from then on
+    series: ClassVar[frozenset[str]] = (
+        frozenset()
+    )  # SERIES_* the GPU (or node) reports from then on
+    from_start: ClassVar[bool] = False  # report `series` from the start (a reference is needed)
 
     def apply(self, load: Load, ctx: FaultContext) -> Load:
         """Return the load as the fault bends it at `ctx.elapsed_s` into the fault."""
+        del ctx
+        return load
+
+    def apply_node(self, load: NodeLoad, ctx: FaultContext) -> NodeLoad:
+        """Return the node's load as a node-wide fault bends it (most kinds leave it alone)."""
         del ctx
         return load
 

@@ -4,7 +4,8 @@ A kind says which parameters it takes (with defaults and ranges), how it bends a
 it is active, and which events it raises (an XID, a lost GPU). Adding a kind is writing one small
 class like `GpuSaturation` and listing it in `FAULT_KINDS`; the schedule and scenario parsers,
 their error messages and the fleet pick it up from there. A kind without a GPU (``needs_gpu``
-false) aims at a whole node.
+false) aims at a whole node and bends its `NodeLoad` (its serving replica, its driver).
+`agent/simulate/scenarios/README.md` lists every kind with what the bot should see.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from agent.simulate.fault_base import (
     Param,
     ramp,
 )
+from agent.simulate.nvlink import NvlinkErrors
+from agent.simulate.serving_faults import DriverMismatch, OutputDrift, TrafficSurge, TtftRegression
 from agent.simulate.xid import GPU_LOST_EVENT, XID_EVENT, Xid
 
 __all__ = [
@@ -190,5 +193,10 @@ FAULT_KINDS: Mapping[str, FaultKind] = {
         ThermalThrottle(),
         Straggler(),
         PowerCap(),
+        NvlinkErrors(),
+        TtftRegression(),
+        TrafficSurge(),
+        OutputDrift(),
+        DriverMismatch(),
     )
 }

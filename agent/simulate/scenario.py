@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.errors import ScheduleError
 from agent.simulate.faults import FAULT_KINDS, FaultKind
 from agent.simulate.schedule import FaultSchedule, ScheduledFault, parse_time
@@ -48,6 +46,8 @@ def load_scenario(path: Path) -> FaultSchedule:
 
 def parse_scenario(text: str, *, name: str = "<scenario>") -> FaultSchedule:
     """Return the schedule written in scenario YAML `text`; `name` is the file in errors."""
+    import yaml  # noqa: PLC0415 - only the simulator reads YAML; a real node's agent runs without
+
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

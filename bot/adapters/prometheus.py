@@ -1,9 +1,14 @@
-"""Prometheus as a :class:`~bot.core.ports.MetricsSource`, through prometheus-api-client."""
+"""Prometheus through prometheus-api-client: a metrics source and a metric history.
+
+Instant queries (:class:`~bot.core.ports.MetricsSource`) feed ``query:`` rules; range queries
+(:class:`~bot.core.ports.MetricHistory`) feed the chart of an incident export.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_api_client import PrometheusConnect
@@ -13,6 +18,7 @@ from requests import RequestException
 from urllib3.util.retry import Retry
 
 from bot.core.errors import AdapterError
+from bot.core.ports import RangeSeries
 from bot.core.signals import Sample, SeriesKey
 
 
@@ -26,6 +32,18 @@ class _VectorElement(BaseModel):
 
 
 _VECTOR = TypeAdapter(list[_VectorElement])
+
+
+class _MatrixElement(BaseModel):
+    """One series of a range vector: ``{"metric": {...}, "values": [[ts, "1.5"], ...]}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metric: dict[str, str]
+    values: list[tuple[float, float]]
+
+
+_MATRIX = TypeAdapter(list[_MatrixElement])
 
 
 def samples_from_vector(result: Any) -> list[Sample]:
@@ -48,8 +66,21 @@ def samples_from_vector(result: Any) -> list[Sample]:
     return samples
 
 
+def series_from_matrix(result: Any) -> list[RangeSeries]:
+    """Series from the ``data.result`` of a range query; NaN and infinite values are skipped.
+
+    Raises AdapterError for anything but a range vector.
+    """
+    try:
+        elements = _MATRIX.validate_python(result)
+    except ValidationError as exc:
+        msg = f"expected a range vector from Prometheus, got {str(result)[:200]}"
+        raise AdapterError(msg) from exc
+    return [(dict(e.metric), [(t, v) for t, v in e.values if math.isfinite(v)]) for e in elements]
+
+
 class PrometheusMetricsSource:
-    """Instant PromQL queries; the blocking client runs in a worker thread."""
+    """Instant and range PromQL queries; the blocking client runs in a worker thread."""
 
     def __init__(self, *, url: str, timeout_s: float = 10.0) -> None:
         # no client-side retries: the poller asks again at its next interval
@@ -63,3 +94,20 @@ class PrometheusMetricsSource:
             msg = f"Prometheus query failed: {exc}"
             raise AdapterError(msg) from exc
         return samples_from_vector(result)
+
+    async def query_range(
+        self, promql: str, *, start: float, end: float, step_s: float
+    ) -> list[RangeSeries]:
+        """Every series ``promql`` evaluates to from ``start`` to ``end``, every ``step_s``."""
+        try:
+            result = await asyncio.to_thread(
+                self._client.custom_query_range,
+                promql,
+                start_time=datetime.fromtimestamp(start, tz=UTC),
+                end_time=datetime.fromtimestamp(end, tz=UTC),
+                step=f"{max(step_s, 1.0):g}s",
+            )
+        except (RequestException, PrometheusApiClientException, ValueError, KeyError) as exc:
+            msg = f"Prometheus range query failed: {exc}"
+            raise AdapterError(msg) from exc
+        return series_from_matrix(result)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -18,11 +18,20 @@ from bot.api.alertmanager import alertmanager_router
 from bot.api.auth import bearer
 from bot.api.body import gunzip, json_body, read_limited
 from bot.api.errors import invalid, on_request_validation
-from bot.api.schemas import IncidentOut, IngestAccepted, IngestPayload, TimelineEntryOut
+from bot.api.schemas import (
+    IncidentOut,
+    IngestAccepted,
+    IngestPayload,
+    WatchLevelOut,
+    WatchLevelsOut,
+)
+from bot.api.silences import silence_router
 from bot.core.engine import AlertEngine
 from bot.core.errors import NotFound
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.services import ingest as ingest_service
+from bot.services.history import SampleHistory
+from bot.services.watch import WATCH_REFRESH_S, watched_rules
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,13 @@ class ApiDeps:
     ingest_token: str
     max_batch_bytes: int
     alertmanager_token: str | None = None
+    api_token: str | None = None  # management API (silences); None: writes refused
+    refresh_silences: Callable[[float], object] = lambda _now: None
     on_startup: Callable[[], Awaitable[None]] | None = None
     on_shutdown: Callable[[], Awaitable[None]] | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    routers: tuple[APIRouter, ...] = ()  # feature routes bound by bootstrap (exports, reports)
+    history: SampleHistory | None = None  # recent samples for root-cause evidence (triage)
 
 
 def create_app(deps: ApiDeps) -> FastAPI:
@@ -100,6 +113,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
             engine=deps.engine,
             notifier=deps.notifier,
             clock=deps.clock,
+            history=deps.history,
         )
         batches.labels("duplicate" if result.duplicate else "accepted").inc()
         samples.inc(result.accepted_samples)
@@ -107,6 +121,20 @@ def create_app(deps: ApiDeps) -> FastAPI:
             accepted_samples=result.accepted_samples,
             accepted_events=result.accepted_events,
             duplicate=result.duplicate,
+        )
+
+    @app.get(
+        "/api/v1/agent/watch",
+        response_model=WatchLevelsOut,
+        dependencies=[
+            Depends(bearer(deps.ingest_token, refused=batches.labels("unauthorized").inc))
+        ],
+        summary="Levels agents check as they sample, to ship a crossing at once",
+    )
+    def agent_watch() -> WatchLevelsOut:
+        rules = watched_rules(deps.engine.config)
+        return WatchLevelsOut(
+            levels=[WatchLevelOut.of(rule) for rule in rules], refresh_s=WATCH_REFRESH_S
         )
 
     @app.post("/slack/events", include_in_schema=False)
@@ -123,6 +151,13 @@ def create_app(deps: ApiDeps) -> FastAPI:
             registry=deps.registry,
         )
     )
+    app.include_router(
+        silence_router(
+            uow=deps.uow, clock=deps.clock, token=deps.api_token, refresh=deps.refresh_silences
+        )
+    )
+    for router in deps.routers:
+        app.include_router(router)
     _incident_routes(app, deps)
     _health_routes(app, deps)
     return app
@@ -141,19 +176,6 @@ def _incident_routes(app: FastAPI, deps: ApiDeps) -> None:
                 return IncidentOut.of(tx.incidents.get(incident_id))
             except NotFound as exc:
                 raise HTTPException(404, str(exc)) from exc
-
-    @app.get("/api/v1/incidents/{incident_id}/timeline", response_model=list[TimelineEntryOut])
-    def timeline(
-        incident_id: int,
-        format: Annotated[str, Query(pattern="^json$")] = "json",  # noqa: A002
-    ) -> list[TimelineEntryOut]:
-        del format  # only JSON so far; Markdown, CSV and HTML exports arrive with issue 5
-        with deps.uow() as tx:
-            try:
-                tx.incidents.get(incident_id)
-            except NotFound as exc:
-                raise HTTPException(404, str(exc)) from exc
-            return [TimelineEntryOut.of(e) for e in tx.timeline.list(incident_id)]
 
 
 def _health_routes(app: FastAPI, deps: ApiDeps) -> None:

@@ -2,73 +2,41 @@
 
 from __future__ import annotations
 
-import math
-import re
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import InitErrorDetails
 
 from bot.core.incidents import Incident, TimelineEntry
 from bot.core.signals import Event, Sample, SeriesKey
+from bot.core.thresholds import ThresholdRule
 from bot.services.ingest import IngestBatch, gc_paused
 
 _NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 # how far a reading's timestamp may lie ahead of / behind the bot's clock
 MAX_AHEAD_S = 3600.0
 MAX_BEHIND_S = 7 * 86400.0
-
-
-def _near_now(ts: float, info: ValidationInfo) -> float:
-    """Refuse timestamps more than an hour ahead of or seven days behind the bot's clock."""
-    if not isinstance(info.context, dict) or "now" not in info.context:
-        msg = "validate ingest payloads with IngestPayload.from_json(raw, now=…)"
-        raise TypeError(msg)
-    now = float(info.context["now"])
-    if not now - MAX_BEHIND_S <= ts <= now + MAX_AHEAD_S:
-        msg = (
-            f"expected unix seconds within 7 d before and 1 h after the bot's clock ({now:.0f}); "
-            "check the agent host's clock"
-        )
-        raise ValueError(msg)
-    return ts
+_FAR_FROM_NOW = (
+    "expected unix seconds within 7 d before and 1 h after the bot's clock ({now:.0f}); "
+    "check the agent host's clock"
+)
+_NODE_LABEL = "the 'node' label is set by the bot from the batch's 'node'; remove it"
 
 
 class SampleIn(BaseModel):
-    """One reading of one series."""
+    """One reading of one series (its timestamp is checked by :meth:`IngestPayload.from_json`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     metric: str = Field(pattern=_NAME, max_length=200)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: dict[LabelName, str] = Field(default_factory=dict, max_length=32)
     ts: float
-    value: float
-
-    near_now = field_validator("ts")(_near_now)
-
-    @field_validator("labels")
-    @classmethod
-    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in labels if _LABEL.fullmatch(k) is None]
-        if bad:
-            msg = f"label names must match {_LABEL.pattern}; got {bad}"
-            raise ValueError(msg)
-        if "node" in labels:
-            msg = "the 'node' label is set by the bot from the batch's 'node'; remove it"
-            raise ValueError(msg)
-        return labels
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            msg = "expected a finite number"
-            raise ValueError(msg)
-        return value
+    value: float = Field(allow_inf_nan=False)
 
 
 class EventIn(BaseModel):
-    """A discrete happening on a node."""
+    """A discrete happening on a node (its timestamp is checked by ``from_json``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -78,11 +46,13 @@ class EventIn(BaseModel):
     message: str = Field(default="", max_length=4096)
     attrs: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=32)
 
-    near_now = field_validator("ts")(_near_now)
-
 
 class IngestPayload(BaseModel):
-    """A batch from one node's agent; ``batch_id`` makes re-sending it harmless."""
+    """A batch from one node's agent; ``batch_id`` makes re-sending it harmless.
+
+    Validate with :meth:`from_json`: the field constraints run inside pydantic-core, and the
+    checks that need the bot's clock (or would cost a Python call per sample) run in one pass.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -96,9 +66,30 @@ class IngestPayload(BaseModel):
 
     @classmethod
     def from_json(cls, raw: bytes, *, now: float) -> Self:
-        """Validate a JSON body, checking reading timestamps against ``now`` (the bot's clock)."""
+        """Validate a JSON body; reading timestamps must lie near ``now`` (the bot's clock).
+
+        Raises ValidationError naming every bad field, e.g. ``samples.3.ts``.
+        """
         with gc_paused():  # see gc_paused: thousands of short-lived models per batch
-            return cls.model_validate_json(raw, context={"now": now})
+            payload = cls.model_validate_json(raw)
+            problems = payload._problems(now)
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return payload
+
+    def _problems(self, now: float) -> list[InitErrorDetails]:
+        """Timestamps far from ``now`` and samples that name their own node, as pydantic errors."""
+        low, high = now - MAX_BEHIND_S, now + MAX_AHEAD_S
+        problems: list[InitErrorDetails] = []
+        for i, s in enumerate(self.samples):
+            if not low <= s.ts <= high:
+                problems.append(_value_error(("samples", i, "ts"), s.ts, _FAR_FROM_NOW, now))
+            if "node" in s.labels:
+                problems.append(_value_error(("samples", i, "labels", "node"), "node", _NODE_LABEL))
+        for i, e in enumerate(self.events):
+            if not low <= e.ts <= high:
+                problems.append(_value_error(("events", i, "ts"), e.ts, _FAR_FROM_NOW, now))
+        return problems
 
     def to_batch(self) -> IngestBatch:
         """Domain value with the trusted ``node`` label added to every sample."""
@@ -131,12 +122,54 @@ class IngestPayload(BaseModel):
         )
 
 
+def _value_error(
+    loc: tuple[str | int, ...], value: object, text: str, now: float = 0.0
+) -> InitErrorDetails:
+    """One ``value_error`` at ``loc``, worded as a field validator's would be."""
+    return {
+        "type": "value_error",
+        "loc": loc,
+        "input": value,
+        "ctx": {"error": ValueError(text.format(now=now))},
+    }
+
+
 class IngestAccepted(BaseModel):
     """Answer to an accepted (or already seen) batch."""
 
     accepted_samples: int
     accepted_events: int
     duplicate: bool
+
+
+class WatchLevelOut(BaseModel):
+    """One threshold rule's levels, for an agent to check its readings against as it samples."""
+
+    rule: str
+    metric: str
+    match: dict[str, str]
+    warn: float
+    crit: float
+    recover: float
+
+    @classmethod
+    def of(cls, rule: ThresholdRule) -> WatchLevelOut:
+        """From a threshold rule."""
+        return cls(
+            rule=rule.name,
+            metric=rule.metric,
+            match=dict(rule.match),
+            warn=rule.warn,
+            crit=rule.crit,
+            recover=rule.recover,
+        )
+
+
+class WatchLevelsOut(BaseModel):
+    """The levels agents watch, and how many seconds until they should ask again."""
+
+    levels: list[WatchLevelOut]
+    refresh_s: float
 
 
 class IncidentOut(BaseModel):

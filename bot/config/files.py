@@ -33,8 +33,10 @@ from bot.core.engine import EngineConfig
 from bot.core.errors import ConfigError
 from bot.core.escalation import EscalationLevel, EscalationPolicy, Target, TargetKind
 from bot.core.incidents import Severity
+from bot.core.matchers import Matcher
 from bot.core.oncall import Layer, Override, Restriction, Schedule
 from bot.core.policy import AccessPolicy, SeverityPolicy, SlaPolicy
+from bot.core.silences import MaintenanceWindow
 from bot.core.thresholds import ThresholdRule
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -398,11 +400,69 @@ class EscalationFile(_Strict):
 class RbacFile(_Strict):
     """rbac.yaml."""
 
-    permissions: dict[Literal["acknowledge", "resolve"], tuple[str, ...]]
+    permissions: dict[
+        Literal[
+            "acknowledge",
+            "resolve",
+            "escalate",
+            "oncall",
+            "declare",
+            "mitigate",
+            "close",
+            "severity",
+            "assign",
+            "note",
+            "merge",
+            "silence",
+        ],
+        tuple[str, ...],
+    ]
 
     def to_policy(self) -> AccessPolicy:
         """The pure access policy."""
         return AccessPolicy(tuple((a, frozenset(u)) for a, u in sorted(self.permissions.items())))
+
+
+def _matcher(text: str) -> Matcher:
+    return Matcher.parse(text)  # its ValueError names the matcher and the accepted forms
+
+
+class _WindowSpec(_Strict):
+    name: str = Field(min_length=1)
+    matchers: tuple[Annotated[Matcher, BeforeValidator(_matcher)], ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    start: time
+    end: time
+    timezone: TimeZone = "UTC"
+    comment: str = ""
+
+    def to_window(self) -> MaintenanceWindow:
+        return MaintenanceWindow(
+            name=self.name,
+            matchers=self.matchers,
+            weekdays=frozenset(_WEEKDAYS.index(day) for day in self.days),
+            start=self.start,
+            end=self.end,
+            timezone=self.timezone,
+            created_by="maintenance.yaml",
+            comment=self.comment,
+        )
+
+
+class MaintenanceFile(_Strict):
+    """``maintenance.yaml``: weekly maintenance windows that mute matching alerts."""
+
+    windows: list[_WindowSpec] = Field(default_factory=list)
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_names(cls, windows: list[_WindowSpec]) -> list[_WindowSpec]:
+        names = [w.name for w in windows]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            msg = f"expected unique window names, {', '.join(repeated)} repeated"
+            raise ValueError(msg)
+        return windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +474,7 @@ class BotConfig:
     schedules: tuple[Schedule, ...]
     escalation: Mapping[Severity, EscalationPolicy]
     access: AccessPolicy
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     @property
     def rules(self) -> tuple[ThresholdRule, ...]:
@@ -437,12 +498,14 @@ def load_config(config_dir: Path | None) -> BotConfig:
             expected=f"the name of a schedule in oncall.yaml (got {name!r})",
         )
     rbac = _load(config_dir, "rbac.yaml", RbacFile)
+    maintenance = _load(config_dir, "maintenance.yaml", MaintenanceFile)
     return BotConfig(
         engine=engine,
         sla=sla.to_policy(),
         schedules=tuple(s.to_schedule() for s in oncall.schedules),
         escalation=escalation.to_policies(),
         access=rbac.to_policy(),
+        maintenance=tuple(w.to_window() for w in maintenance.windows),
     )
 
 
@@ -459,8 +522,17 @@ def _path(config_dir: Path | None, name: str) -> Path:
 
 def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
     path = _path(config_dir, name)
+    data = read_yaml(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return schema.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise config_error(str(path), exc) from exc
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; a ConfigError names the file and the bad line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(document)"
@@ -469,10 +541,6 @@ def _load(config_dir: Path | None, name: str, schema: type[M]) -> M:
         raise ConfigError(
             source=str(path), key="(file)", expected=f"a readable file: {exc}"
         ) from exc
-    try:
-        return schema.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        raise config_error(str(path), exc) from exc
 
 
 def config_error(source: str, exc: ValidationError) -> ConfigError:

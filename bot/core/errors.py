@@ -4,7 +4,8 @@
 
     GpuwardenError
      ├── UserError          a request did not proceed for a known reason; shown to the user
-     │    └── InvalidTransition   e.g. acknowledging an incident that is already resolved
+     │    ├── InvalidTransition   e.g. acknowledging an incident that is already resolved
+     │    └── Conflict            the cluster object changed since the plan (HTTP 409): re-plan
      ├── NotFound           the incident / alert / node asked for does not exist
      ├── ConfigError        a configuration file or variable is wrong (names file, key, expected)
      └── AdapterError       an external system (Slack, Kubernetes, …) failed; wraps the SDK error
@@ -21,6 +22,10 @@ class UserError(GpuwardenError):
 
 class InvalidTransition(UserError):
     """A status change that the incident's transition table does not allow."""
+
+
+class Conflict(UserError):
+    """The object changed since the plan was made (Kubernetes 409); re-plan, never re-apply."""
 
 
 class NotFound(GpuwardenError):

@@ -3,6 +3,13 @@
 :func:`build` extracts every field once, from the column tables below; each renderer formats
 that one :class:`Export`, and :func:`schema` (the published JSON schema) is generated from the
 same tables, so the formats cannot drift apart. Renderers return text and never touch files.
+
+The HTML page charts the triggering metric around the incident (:class:`Chart`). Its points
+come from one of two places, and the chart says which: a range query of the metrics store
+(Prometheus) when one is configured, or else the values the bot itself observed at the alert's
+transitions, which :func:`observed` records on the timeline (and :func:`observed_points` reads
+back). The bot keeps no sample history of its own, so without Prometheus the chart shows those
+few recorded points and nothing in between: nothing is interpolated or invented.
 """
 
 from __future__ import annotations
@@ -16,12 +23,45 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from bot.core.alerts import Alert, AlertState, Level
 from bot.core.incidents import Incident, IncidentStatus, Severity, TimelineEntry
 
 FORMAT = "gpuwarden.incident-export/1"
+CHART_LEAD_S = 900.0  # the chart starts this long before the incident opened
+CHART_TAIL_S = 300.0  # and ends this long after it was resolved (or at the export's time)
+
+
+class ExportFormat(StrEnum):
+    """The formats an incident can be exported in, by their file extension."""
+
+    MARKDOWN = "md"
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+    POSTMORTEM = "postmortem"  # a Markdown postmortem draft (bot.core.postmortem)
+
+    @property
+    def media_type(self) -> str:
+        """The HTTP content type of this format."""
+        return _MEDIA_TYPES[self]
+
+    def filename(self, ref: str) -> str:
+        """``INC-42-timeline.md`` (``INC-42-postmortem.md`` for the postmortem draft)."""
+        if self is ExportFormat.POSTMORTEM:
+            return f"{ref}-postmortem.md"
+        return f"{ref}-timeline.{self.value}"
+
+
+_MEDIA_TYPES = {
+    ExportFormat.MARKDOWN: "text/markdown; charset=utf-8",
+    ExportFormat.JSON: "application/json",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.HTML: "text/html; charset=utf-8",
+    ExportFormat.POSTMORTEM: "text/markdown; charset=utf-8",
+}
 
 Cell = str | int | float | Mapping[str, str] | None
 Row = tuple[Cell, ...]
@@ -115,6 +155,77 @@ class Export:
         return (("Timeline", self.timeline), ("Alerts", self.alerts))
 
 
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The triggering metric around an incident: its points, threshold lines and their source."""
+
+    metric: str
+    points: tuple[tuple[float, float], ...]  # (unix time, value), oldest first
+    thresholds: tuple[tuple[str, float], ...] = ()  # (label, value), e.g. ("crit", 0.95)
+    source: str = ""  # where the points come from, shown under the chart
+
+
+def observed(alert: Alert) -> tuple[tuple[str, str], ...]:
+    """Timeline data recording the value the bot observed at one of ``alert``'s transitions."""
+    value = () if not math.isfinite(alert.value) else (("value", repr(alert.value)),)
+    return (("fingerprint", alert.fingerprint), *value)
+
+
+def observed_points(
+    timeline: Iterable[TimelineEntry], fingerprint: str
+) -> tuple[tuple[float, float], ...]:
+    """The (time, value) points :func:`observed` recorded for one alert, oldest first."""
+    points = []
+    for entry in timeline:
+        data = dict(entry.data)
+        if data.get("fingerprint") == fingerprint and "value" in data:
+            try:
+                points.append((entry.at, float(data["value"])))
+            except ValueError:
+                continue
+    return tuple(sorted(points))
+
+
+def triggering_alert(alerts: Iterable[Alert]) -> Alert | None:
+    """The alert that opened the incident: the first to fire, else the first to start."""
+    every = list(alerts)
+    fired = [a for a in every if a.fired_at is not None]
+    if fired:
+        return min(fired, key=lambda a: (a.fired_at or 0.0, a.started_at))
+    return min(every, key=lambda a: a.started_at, default=None)
+
+
+def chart_window(incident: Incident, *, now: float) -> tuple[float, float]:
+    """From :data:`CHART_LEAD_S` before the incident to :data:`CHART_TAIL_S` after its end."""
+    start = incident.created_at - CHART_LEAD_S
+    if incident.is_open:
+        return start, now
+    ended = incident.resolved_at if incident.resolved_at is not None else incident.updated_at
+    return start, min(now, ended + CHART_TAIL_S)
+
+
+def selector(metric: str, labels: Iterable[tuple[str, str]]) -> str:
+    """A PromQL instant-vector selector: ``metric{k="v",…}`` with the values escaped."""
+    matchers = ",".join(f'{k}="{_promql_string(v)}"' for k, v in labels)
+    return f"{metric}{{{matchers}}}" if matchers else metric
+
+
+def matching_series(
+    series: Iterable[tuple[Mapping[str, str], Sequence[tuple[float, float]]]],
+    labels: Iterable[tuple[str, str]],
+) -> tuple[tuple[float, float], ...]:
+    """Points of the first series whose labels include all of ``labels`` (empty if none does)."""
+    wanted = tuple(labels)
+    for series_labels, points in series:
+        if all(series_labels.get(k) == v for k, v in wanted):
+            return tuple(sorted(points))
+    return ()
+
+
+def _promql_string(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def build(incident: Incident, timeline: Sequence[TimelineEntry], alerts: Sequence[Alert]) -> Export:
     """Extract the fields of an incident, its timeline and its alerts."""
     return Export(
@@ -173,23 +284,29 @@ def to_csv(doc: Export) -> str:
     return out.getvalue()
 
 
-def to_html(
-    doc: Export,
-    *,
-    series: Sequence[tuple[float, float]] = (),
-    thresholds: Sequence[tuple[str, float]] = (),
-) -> str:
-    """A self-contained page; ``series`` (time, value) is charted with the incident shaded."""
+def to_html(doc: Export, *, chart: Chart | None = None) -> str:
+    """A self-contained page; ``chart``'s points are drawn with the incident shaded."""
     parts = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>{_h(doc.heading)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_h(doc.heading)}</h1>",
         _html_table(("field", "value"), doc.incident),
-        _chart(series, thresholds, (doc.opened_at, doc.resolved_at)),
+        "" if chart is None else _figure(chart, (doc.opened_at, doc.resolved_at)),
     ]
     for name, table in doc.sections:
         parts += [f"<h2>{_h(name)}</h2>", _html_table(table.columns, table.rows)]
     return "\n".join([*parts, "</body></html>\n"])
+
+
+def render(doc: Export, fmt: ExportFormat, *, chart: Chart | None = None) -> str:
+    """``doc`` in ``fmt``; only HTML draws ``chart``."""
+    if fmt is ExportFormat.HTML:
+        return to_html(doc, chart=chart)
+    return {
+        ExportFormat.MARKDOWN: to_markdown,
+        ExportFormat.JSON: to_json,
+        ExportFormat.CSV: to_csv,
+    }[fmt](doc)
 
 
 def _table(columns: Sequence[_Column[_T]], items: Iterable[_T]) -> Table:
@@ -247,10 +364,21 @@ _CSS = (
     "body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}"
     "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    "th{background:#f4f4f4}.window{fill:#fde2e2}.series{fill:none;stroke:#2f6fce;stroke-width:2}"
-    ".threshold{stroke:#c0392b;stroke-dasharray:4 3}svg text{font-size:11px;fill:#c0392b}"
+    "th{background:#f4f4f4}figure{margin:1em 0}figcaption{color:#555}"
+    "svg{display:block;width:100%;max-width:720px;height:auto;border:1px solid #eee}"
+    ".window{fill:#fde2e2}.series{fill:none;stroke:#2f6fce;stroke-width:2}"
+    ".point{fill:#2f6fce}.threshold{stroke:#c0392b;stroke-dasharray:4 3}"
+    "svg text{font-size:11px;fill:#c0392b}svg text.axis{fill:#555}"
 )
 _W, _H, _PAD = 720.0, 240.0, 24.0
+
+
+def _figure(chart: Chart, window: tuple[float, float | None]) -> str:
+    svg = _chart(chart.points, chart.thresholds, window)
+    if not svg:
+        return ""
+    caption = chart.metric + (f" — {chart.source}" if chart.source else "")
+    return f"<figure>{svg}<figcaption>{_h(caption)}</figcaption></figure>"
 
 
 def _chart(
@@ -275,8 +403,17 @@ def _chart(
         '<polyline class="series" points="'
         + " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
         + '"/>',
+        *(f'<circle class="point" cx="{x(t):.1f}" cy="{y(v):.1f}" r="3"/>' for t, v in points),
+        _axis(_W - _PAD, _H - 6, "end", _iso(max(times)) or ""),
+        _axis(_PAD, _H - 6, "start", _iso(min(times)) or ""),
+        _axis(_W - _PAD, _PAD - 6, "end", f"max {max(values):g}"),
+        _axis(_W - _PAD, _H - _PAD - 4, "end", f"min {min(values):g}"),
     ]
     return f'<svg viewBox="0 0 {_W:g} {_H:g}" role="img">{"".join(parts)}</svg>'
+
+
+def _axis(x: float, y: float, anchor: str, label: str) -> str:
+    return f'<text class="axis" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{_h(label)}</text>'
 
 
 def _threshold(label: str, height: float) -> str:

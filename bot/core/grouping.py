@@ -1,9 +1,20 @@
-"""Grouping: transitions of one node or one serving deployment go out as one notification.
+"""Grouping: alerts about one place go out as one notification and end up in one incident.
 
-The group key is the alert's values of the ``group_by`` labels (default node and deployment) that
-it has; an alert with none of them groups by its rule (``alertname``). The first transition of a
-group waits ``group_wait_s`` for company; a group notified less than ``group_interval_s`` ago
-collects until that interval is over, so a storm of alerts becomes a few updates, not a flood.
+Where an alert is (its *scope*) follows one label precedence, shared by notifications and
+incidents:
+
+1. an alert about a GPU (it has a ``gpu`` label) is about its node's hardware: scope ``node``;
+2. otherwise a serving alert is about its deployment (``namespace`` + ``deployment``) or, when
+   it names none, its model (``model_name``, as vLLM / SGLang label their metrics), so a
+   first-token-latency regression on the replicas of several nodes is one incident;
+3. otherwise its ``node``;
+4. an alert with none of these is about its rule (``alertname``).
+
+Notifications group by scope unless ``group_by`` names labels explicitly (as Alertmanager's
+route does). The first transition of a group waits ``group_wait_s`` for company; a group notified
+less than ``group_interval_s`` ago collects until that interval is over, so a storm of alerts
+becomes a few updates, not a flood. :func:`incident_key` names the scope as an incident's group
+key: ``deployment:<namespace>/<name>``, ``model:<name>``, ``node:<name>`` or ``rule:<name>``.
 """
 
 from __future__ import annotations
@@ -15,13 +26,38 @@ from bot.core.alerts import Alert, AlertTransition
 from bot.core.matchers import alert_labels
 
 GroupKey = tuple[tuple[str, str], ...]
-DEFAULT_GROUP_BY = ("node", "deployment")
+_DEPLOYMENT = ("namespace", "deployment")
+# the scope's last label → the prefix of the incident group key
+_PREFIX = {"deployment": "deployment", "model_name": "model", "node": "node", "alertname": "rule"}
 
 
-def group_key(labels: Mapping[str, str], group_by: tuple[str, ...] = DEFAULT_GROUP_BY) -> GroupKey:
-    """The group an alert with ``labels`` belongs to."""
+def scope(labels: Mapping[str, str]) -> GroupKey:
+    """Where an alert with ``labels`` is, by the precedence in this module's docstring."""
+    if not labels.get("gpu"):
+        if labels.get("deployment"):
+            return tuple((name, labels[name]) for name in _DEPLOYMENT if labels.get(name))
+        if labels.get("model_name"):
+            return (("model_name", labels["model_name"]),)
+    if labels.get("node"):
+        return (("node", labels["node"]),)
+    return (("alertname", labels.get("alertname", "")),)
+
+
+def group_key(labels: Mapping[str, str], group_by: tuple[str, ...] | None = None) -> GroupKey:
+    """The notification group of an alert with ``labels``: its scope, or its ``group_by`` labels.
+
+    With explicit ``group_by``, an alert that has none of those labels groups by its rule.
+    """
+    if group_by is None:
+        return scope(labels)
     key = tuple((name, labels[name]) for name in group_by if labels.get(name))
     return key or (("alertname", labels.get("alertname", "")),)
+
+
+def incident_key(labels: Mapping[str, str]) -> str:
+    """The group key of the incident an alert with ``labels`` joins, e.g. ``node:gpu-node-2``."""
+    key = scope(labels)
+    return f"{_PREFIX[key[-1][0]]}:{'/'.join(value for _, value in key)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +82,7 @@ class Grouper:
     def __init__(
         self,
         *,
-        group_by: tuple[str, ...] = DEFAULT_GROUP_BY,
+        group_by: tuple[str, ...] | None = None,
         group_wait_s: float = 10.0,
         group_interval_s: float = 30.0,
         labels_of: Callable[[Alert], Mapping[str, str]] = alert_labels,

@@ -1,11 +1,18 @@
-"""Incidents: severity, status and the transition table that governs status changes."""
+"""Incidents: severity, status, the transition table that governs status changes, and edits.
+
+Status changes go through :data:`TRANSITIONS` (:func:`apply`, :func:`merge`). The other changes a
+responder makes are pure functions too: :func:`change_severity`, :func:`assign`. Each returns the
+incident with ``version`` bumped, for a compare-and-set save; each refuses what makes no sense
+with :class:`~bot.core.errors.UserError` (or :class:`InvalidTransition`) saying why.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.core.errors import InvalidTransition
+from bot import messages
+from bot.core.errors import InvalidTransition, UserError
 
 
 class Severity(StrEnum):
@@ -34,6 +41,16 @@ class IncidentAction(StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    MERGE = "merge"  # closes a duplicate; see :func:`merge`
+
+
+class IncidentChange(StrEnum):
+    """Changes that are not status changes; with IncidentAction, the names rbac.yaml grants."""
+
+    DECLARE = "declare"
+    SEVERITY = "severity"
+    ASSIGN = "assign"
+    NOTE = "note"
 
 
 _S, _A = IncidentStatus, IncidentAction
@@ -47,6 +64,9 @@ TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus] = {
     (_S.RESOLVED, _A.CLOSE): _S.CLOSED,
     (_S.RESOLVED, _A.REOPEN): _S.TRIGGERED,
     (_S.MITIGATED, _A.REOPEN): _S.TRIGGERED,
+    (_S.TRIGGERED, _A.MERGE): _S.CLOSED,
+    (_S.ACKNOWLEDGED, _A.MERGE): _S.CLOSED,
+    (_S.MITIGATED, _A.MERGE): _S.CLOSED,
 }
 
 OPEN_STATUSES = frozenset({_S.TRIGGERED, _S.ACKNOWLEDGED, _S.MITIGATED})
@@ -69,6 +89,12 @@ class Incident:
     resolved_at: float | None = None
     slack_channel: str | None = None
     slack_ts: str | None = None
+    owner: str | None = None  # who leads the response; the first to acknowledge if unset
+    declared_by: str | None = None  # None: opened by an alert
+    description: str = ""
+    mitigated_at: float | None = None
+    closed_at: float | None = None
+    merged_into: int | None = None  # the incident this duplicate was merged into
 
     @property
     def ref(self) -> str:
@@ -89,10 +115,49 @@ def apply(incident: Incident, action: IncidentAction, *, actor: str, now: float)
         raise InvalidTransition(msg)
     changed = replace(incident, status=target, updated_at=now, version=incident.version + 1)
     if action is IncidentAction.ACKNOWLEDGE:
-        changed = replace(changed, acknowledged_by=actor, acknowledged_at=now)
+        changed = replace(
+            changed, acknowledged_by=actor, acknowledged_at=now, owner=incident.owner or actor
+        )
+    if action is IncidentAction.REOPEN:
+        changed = replace(changed, mitigated_at=None, resolved_at=None)
+    if target is IncidentStatus.MITIGATED:
+        changed = replace(changed, mitigated_at=now)
     if target is IncidentStatus.RESOLVED:
         changed = replace(changed, resolved_at=now)
+    if target is IncidentStatus.CLOSED:
+        changed = replace(changed, closed_at=now)
     return changed
+
+
+def merge(duplicate: Incident, into: Incident, *, actor: str, now: float) -> Incident:
+    """Close ``duplicate`` as merged into ``into``, which must be another open incident."""
+    if duplicate.id == into.id:
+        raise UserError(messages.MERGE_SELF.format(ref=duplicate.ref))
+    if not into.is_open:
+        raise UserError(messages.MERGE_TARGET_NOT_OPEN.format(ref=into.ref, status=into.status))
+    closed = apply(duplicate, IncidentAction.MERGE, actor=actor, now=now)
+    return replace(closed, merged_into=into.id)
+
+
+def change_severity(incident: Incident, severity: Severity, *, now: float) -> Incident:
+    """The incident at another P-level (its SLA timers are re-planned from that)."""
+    _refuse_if_closed(incident, "change its severity")
+    if severity is incident.severity:
+        raise UserError(messages.ALREADY_SEVERITY.format(ref=incident.ref, severity=severity))
+    return replace(incident, severity=severity, updated_at=now, version=incident.version + 1)
+
+
+def assign(incident: Incident, owner: str, *, now: float) -> Incident:
+    """The incident with ``owner`` (a Slack user id) leading the response."""
+    _refuse_if_closed(incident, "reassign it")
+    if owner == incident.owner:
+        raise UserError(messages.ALREADY_OWNER.format(user=owner, ref=incident.ref))
+    return replace(incident, owner=owner, updated_at=now, version=incident.version + 1)
+
+
+def _refuse_if_closed(incident: Incident, what: str) -> None:
+    if incident.status is IncidentStatus.CLOSED:
+        raise InvalidTransition(messages.TOO_LATE_CLOSED.format(ref=incident.ref, what=what))
 
 
 def _past(action: IncidentAction) -> str:
@@ -102,6 +167,7 @@ def _past(action: IncidentAction) -> str:
         IncidentAction.RESOLVE: "resolved",
         IncidentAction.CLOSE: "closed",
         IncidentAction.REOPEN: "reopened",
+        IncidentAction.MERGE: "merged into another incident",
     }[action]
 
 
@@ -120,7 +186,11 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """Who did what to which target, for the security log."""
+    """Who did what to which target, for the security log.
+
+    Stored rows are hash-chained (``bot.core.audit``): the repository fills ``prev_hash`` and
+    ``hash`` on append.
+    """
 
     at: float
     actor: str
@@ -128,6 +198,8 @@ class AuditEntry:
     target: str
     detail: str = ""
     id: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
 
 class NotificationState(StrEnum):
@@ -141,9 +213,9 @@ class NotificationState(StrEnum):
 class Notification:
     """One side effect that must happen once (a reminder, a breach, a page), by its key."""
 
-    key: str  # the idempotency key of the SLA timer or escalation step
-    incident_id: int
-    kind: str  # "reminder", "breach" or "page"
+    key: str  # the idempotency key of the SLA timer, escalation step or weekly report
+    incident_id: int | None  # None for the weekly report
+    kind: str  # "reminder", "breach", "page" or "report"
     state: NotificationState
     due_at: float
     claimed_at: float

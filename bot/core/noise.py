@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.core.alerts import Alert, AlertTransition, Level, TransitionKind
-from bot.core.grouping import DEFAULT_GROUP_BY, Grouper, NotificationGroup
+from bot.core.grouping import Grouper, NotificationGroup
 from bot.core.holds import FlapGuard, FlapNotice, TransientHold
 from bot.core.inhibition import DEFAULT_INHIBIT_RULES, InhibitRule, LabelSet, inhibiting
 from bot.core.matchers import alert_labels
@@ -60,7 +60,7 @@ class NoiseOutcome:
 class NoiseSettings:
     """Knobs of the noise policy; defaults follow Alertmanager where it has one."""
 
-    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
+    group_by: tuple[str, ...] | None = None  # None: by scope (node, deployment, model …)
     group_wait_s: float = 10.0
     group_interval_s: float = 30.0
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_INHIBIT_RULES

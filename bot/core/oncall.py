@@ -4,19 +4,24 @@ A :class:`Schedule` stacks :class:`Layer` rotations; where several layers cover 
 the later one wins, and an :class:`Override` wins over every layer (later overrides over earlier
 ones). Handoffs happen at local wall time, so a weekly 09:00 Europe/Berlin handoff stays at 09:00
 across daylight-saving changes. Times are unix seconds.
+
+Overrides and swaps made in Slack are stored as :class:`ScheduleOverride` records and laid over
+the configured schedule with :func:`with_overrides`; a swap is two overrides, one per shift.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
 
+CHANGE_ONCALL = "oncall"  # the permission (rbac.yaml) to override and swap
 _DAY = timedelta(days=1)
 _LOOKAHEAD_DAYS = (8, 32, 128, 512)  # how far next_shift looks, widening until it finds one
 
@@ -59,6 +64,34 @@ class Override:
     end: float
 
 
+class OverrideKind(StrEnum):
+    """Why a stored override exists."""
+
+    OVERRIDE = "override"  # someone takes over for a while
+    SWAP = "swap"  # one half of two users exchanging shifts
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleOverride:
+    """An override placed on a named schedule by someone (``/oncall override`` or ``swap``)."""
+
+    schedule: str
+    override: Override
+    kind: OverrideKind
+    created_by: str
+    created_at: float
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserGroup:
+    """A chat user group (Slack's ``@gpu-oncall``): mentioned by id, paged through its members."""
+
+    id: str
+    handle: str
+    users: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """Layers (later ones win where they cover) and overrides (which win over every layer)."""
@@ -74,14 +107,25 @@ def on_call(schedule: Schedule, *, now: float) -> str | None:
     return current[0].user if current and current[0].start == now else None
 
 
+def current_shift(schedule: Schedule, *, now: float) -> Shift | None:
+    """Who is on call at ``now``, from ``now`` until their handoff; None where nobody is."""
+    return _first(schedule, now=now, chosen=lambda s: s.start == now)
+
+
 def next_shift(schedule: Schedule, *, now: float) -> Shift | None:
     """The first shift that begins after ``now``, or None if none begins within ~a year."""
-    for days in _LOOKAHEAD_DAYS:
-        horizon = now + days * _DAY.total_seconds()
-        upcoming = [s for s in shifts(schedule, start=now, end=horizon) if s.start > now]
-        if upcoming and upcoming[0].end < horizon:
-            return upcoming[0]
-    return None
+    return _first(schedule, now=now, chosen=lambda s: s.start > now)
+
+
+def shift_of(schedule: Schedule, *, user: str, now: float) -> Shift | None:
+    """``user``'s shift going on at ``now`` (from ``now``) or else their next one within ~a year."""
+    return _first(schedule, now=now, chosen=lambda s: s.user == user)
+
+
+def with_overrides(schedule: Schedule, overrides: Sequence[ScheduleOverride]) -> Schedule:
+    """The schedule with the stored overrides placed on it laid over it, in the given order."""
+    mine = tuple(o.override for o in overrides if o.schedule == schedule.name)
+    return replace(schedule, overrides=(*schedule.overrides, *mine)) if mine else schedule
 
 
 def shifts(schedule: Schedule, *, start: float, end: float) -> tuple[Shift, ...]:
@@ -101,11 +145,31 @@ def cover(schedule: Schedule, *, user: str, start: float, end: float) -> Schedul
 
 def swap(schedule: Schedule, *, first: Shift, second: Shift) -> Schedule:
     """The schedule after two users exchange shifts: two overrides, one for each shift."""
+    return replace(schedule, overrides=(*schedule.overrides, *swapped(first, second)))
+
+
+def swapped(first: Shift, second: Shift) -> tuple[Override, Override]:
+    """The two overrides by which the users of two shifts exchange them."""
     if first.user == second.user:
         msg = "A swap needs two different users."
         raise UserError(msg)
-    taken = cover(schedule, user=second.user, start=first.start, end=first.end)
-    return cover(taken, user=first.user, start=second.start, end=second.end)
+    return Override(second.user, first.start, first.end), Override(
+        first.user, second.start, second.end
+    )
+
+
+def _first(schedule: Schedule, *, now: float, chosen: Callable[[Shift], bool]) -> Shift | None:
+    """The first whole shift from ``now`` that ``chosen`` picks, looking ever further ahead.
+
+    A shift that outlasts the furthest look ahead (~a year) comes back cut off there.
+    """
+    found = None
+    for days in _LOOKAHEAD_DAYS:
+        horizon = now + days * _DAY.total_seconds()
+        found = next((s for s in shifts(schedule, start=now, end=horizon) if chosen(s)), None)
+        if found is not None and found.end < horizon:
+            return found
+    return found
 
 
 def _layer_pieces(layer: Layer, start: float, end: float) -> list[Shift]:

@@ -11,7 +11,11 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
+from bot.core.actions import ActionRequest, Outcome, Plan
 from bot.core.alerts import Alert
+from bot.core.approvals import ActionRecord, ActionState, Approval
+from bot.core.cluster import ClusterEvent, NodeCapacity, PodStatus, RolloutRevision
+from bot.core.escalation import ManualEscalation, OutsidePage, PagerReceipt
 from bot.core.incidents import (
     AuditEntry,
     Incident,
@@ -21,7 +25,13 @@ from bot.core.incidents import (
     Severity,
     TimelineEntry,
 )
+from bot.core.oncall import ScheduleOverride, UserGroup
+from bot.core.reports import Comparison
+from bot.core.runbooks import Runbook, RunbookRun, StepRecord
 from bot.core.signals import Sample
+from bot.core.silences import Silence
+from bot.core.triage import Completion
+from bot.core.walkthrough import RunView
 
 
 class Clock(Protocol):
@@ -123,6 +133,10 @@ class AuditRepository(Protocol):
         """Newest first."""
         ...
 
+    def chain(self) -> Sequence[AuditEntry]:
+        """Every entry, oldest first (to verify the hash chain with ``bot.core.audit``)."""
+        ...
+
 
 class IngestLedger(Protocol):
     """Batch ids already accepted, so that a re-sent batch is not counted twice."""
@@ -141,8 +155,13 @@ class NotificationLedger(Protocol):
     sending stays ``sending`` and is never repeated.
     """
 
-    def claim(self, key: str, *, incident_id: int, kind: str, due_at: float, now: float) -> bool:
-        """Record ``key`` as being sent; False if it was claimed before (skip it)."""
+    def claim(
+        self, key: str, *, incident_id: int | None, kind: str, due_at: float, now: float
+    ) -> bool:
+        """Record ``key`` as being sent; False if it was claimed before (skip it).
+
+        ``incident_id`` is None for a side effect of no incident (the weekly report).
+        """
         ...
 
     def mark_sent(self, key: str, now: float, *, detail: str = "") -> None:
@@ -157,6 +176,117 @@ class NotificationLedger(Protocol):
         """The notifications of one incident that were sent, in the order they were sent."""
         ...
 
+    def incidents_missing(self, *, sent: str, missing: str) -> list[int]:
+        """Ids of incidents with a ``sent`` notification of kind ``sent`` and none of ``missing``.
+
+        A notification of kind ``missing`` counts whether it is sent or still ``sending``.
+        """
+        ...
+
+
+class OverrideRepository(Protocol):
+    """On-call overrides and swaps made in Slack, laid over the configured schedules."""
+
+    def add(self, override: ScheduleOverride) -> ScheduleOverride:
+        """Store an override and return it with its id."""
+        ...
+
+    def list(self, *, ending_after: float) -> list[ScheduleOverride]:
+        """Overrides that end after ``ending_after``, oldest first (later ones win)."""
+        ...
+
+
+class ManualEscalationRepository(Protocol):
+    """Escalation steps brought forward by hand; each step at most once (compare-and-set)."""
+
+    def record(self, escalation: ManualEscalation) -> bool:
+        """Store ``escalation``; False if its step was escalated by hand before."""
+        ...
+
+    def list(self, incident_ids: Sequence[int]) -> list[ManualEscalation]:
+        """The manual escalations of these incidents, oldest first."""
+        ...
+
+
+class SilenceRepository(Protocol):
+    """Silences responders created (API, CLI, Slack); kept after they end, for the record."""
+
+    def add(self, silence: Silence) -> Silence:
+        """Store a new silence (its id is chosen by the caller) and return it."""
+        ...
+
+    def get(self, silence_id: str) -> Silence:
+        """The silence with this id; raises NotFound."""
+        ...
+
+    def list(self, *, ending_after: float | None = None) -> list[Silence]:
+        """Newest first; with ``ending_after``, only those that end later than it."""
+        ...
+
+    def save(self, silence: Silence) -> None:
+        """Replace the stored silence with the same id (to end it early); raises NotFound."""
+        ...
+
+
+class RunbookRepository(Protocol):
+    """Runbook runs of incidents and what happened at their steps."""
+
+    def start(self, run: RunbookRun) -> RunbookRun | None:
+        """Store a new run and return it with its id; None if the incident runs it already."""
+        ...
+
+    def get(self, run_id: int) -> RunbookRun:
+        """The run with this id; raises NotFound."""
+        ...
+
+    def for_incident(self, incident_id: int) -> list[RunbookRun]:
+        """The runs of one incident, oldest first."""
+        ...
+
+    def save(self, run: RunbookRun, *, expected_version: int) -> bool:
+        """Write ``run`` only if the stored version is ``expected_version``."""
+        ...
+
+    def record(self, step: StepRecord) -> StepRecord:
+        """Append what happened at a step; return it with its id."""
+        ...
+
+    def steps(self, run_id: int) -> list[StepRecord]:
+        """What happened at the steps of one run, oldest first."""
+        ...
+
+
+class ActionRepository(Protocol):
+    """Action requests with their frozen plans, and the approvals given to them."""
+
+    def add(self, action: ActionRecord) -> tuple[ActionRecord, bool]:
+        """Store a new request (its id assigned); for a known ``key``: (the stored one, False)."""
+        ...
+
+    def get(self, action_id: int) -> ActionRecord:
+        """The request with this id; raises NotFound."""
+        ...
+
+    def save(self, action: ActionRecord, *, expected_version: int) -> bool:
+        """Write ``action`` only if the stored version is ``expected_version`` (the claim)."""
+        ...
+
+    def in_states(self, states: frozenset[ActionState]) -> list[ActionRecord]:
+        """Requests in any of ``states``, oldest first (executing ones after a restart)."""
+        ...
+
+    def finished_since(self, since: float) -> list[ActionRecord]:
+        """Requests that ran and finished at or after ``since`` (for the guard rails)."""
+        ...
+
+    def approve(self, approval: Approval) -> bool:
+        """Store a decision; False if this person had decided on this action already."""
+        ...
+
+    def approvals(self, action_id: int) -> list[Approval]:
+        """The decisions on one action, oldest first."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over all repositories; leaving without ``commit`` rolls back."""
@@ -168,6 +298,11 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     ingest: IngestLedger
     notifications: NotificationLedger
+    silences: SilenceRepository
+    overrides: OverrideRepository
+    escalations: ManualEscalationRepository
+    runbooks: RunbookRepository
+    actions: ActionRepository
 
     def __enter__(self) -> Self: ...
 
@@ -206,6 +341,36 @@ class Notifier(Protocol):
         ...
 
 
+class UserGroups(Protocol):
+    """Chat user groups (Slack's): who is in one, and replacing its members."""
+
+    async def find(self, ref: str) -> UserGroup:
+        """The group with this handle or id, with its members; raises NotFound or AdapterError."""
+        ...
+
+    async def set_users(self, group: UserGroup, users: Sequence[str]) -> None:
+        """Make ``users`` the group's whole membership; raises AdapterError."""
+        ...
+
+
+class Pager(Protocol):
+    """An outside pager for teams that page by phone (PagerDuty's Events API v2)."""
+
+    async def send(self, page: OutsidePage) -> PagerReceipt:
+        """Deliver one event; raises AdapterError when it may be tried again later."""
+        ...
+
+
+class Summarizer(Protocol):
+    """An LLM behind an OpenAI-compatible API: text in, text out; no tools, no credentials."""
+
+    model: str
+
+    async def complete(self, *, system: str, user: str, max_tokens: int) -> Completion:
+        """One chat completion; raises AdapterError on a timeout, an error or a bad answer."""
+        ...
+
+
 class MetricsSource(Protocol):
     """A metrics store that answers PromQL (Prometheus)."""
 
@@ -214,5 +379,87 @@ class MetricsSource(Protocol):
 
         A sample's metric is the element's ``__name__`` ("" for computed series); its labels are
         the remaining labels.
+        """
+        ...
+
+
+class ReportSink(Protocol):
+    """Where the weekly incident report is posted (the alerts channel)."""
+
+    async def post_report(self, comparison: Comparison) -> None:
+        """Post the report; raises AdapterError if it could not be posted."""
+        ...
+
+
+RangeSeries = tuple[dict[str, str], list[tuple[float, float]]]  # (labels, (time, value) points)
+
+
+class MetricHistory(Protocol):
+    """A metrics store that answers PromQL range queries (Prometheus): what an export charts."""
+
+    async def query_range(
+        self, promql: str, *, start: float, end: float, step_s: float
+    ) -> list[RangeSeries]:
+        """Every series of the range query, labels with ``__name__``; raises AdapterError."""
+        ...
+
+
+class Cluster(Protocol):
+    """The Kubernetes cluster the bot remediates (the ``kubernetes`` client, or a fake).
+
+    Deployment and Service targets are ``namespace/name`` (a bare name uses the adapter's
+    default namespace); node targets are node names. Writes are conditioned on the plan's
+    resourceVersion: a stale one raises Conflict, and the caller must re-plan (and have the new
+    plan approved), never re-apply blindly.
+    """
+
+    async def plan(self, request: ActionRequest) -> Plan:
+        """Observe the target and build the plan, validated by a server-side dry run.
+
+        Raises NotFound (no such target), UserError (the change is not possible, e.g. no
+        previous revision) or AdapterError.
+        """
+        ...
+
+    async def execute(self, plan: Plan) -> Outcome:
+        """Apply ``plan`` once, conditioned on its resourceVersion; raises Conflict on 409."""
+        ...
+
+    async def verify(self, plan: Plan, *, timeout_s: float) -> Outcome:
+        """Wait until the executed change has converged (rollout, readiness, node drained)."""
+        ...
+
+    async def observe(self, plan: Plan) -> Outcome:
+        """Whether ``plan``'s change is in effect now, without waiting (after a crash)."""
+        ...
+
+    async def events(self, target: str, *, limit: int = 20) -> list[ClusterEvent]:
+        """Recent events about a Deployment (and its pods) or a node, newest first."""
+        ...
+
+    async def pods(self, target: str, *, log_lines: int = 20) -> list[PodStatus]:
+        """Status of a Deployment's pods with their last ``log_lines`` log lines (0: none)."""
+        ...
+
+    async def rollout_history(self, target: str, *, limit: int = 3) -> list[RolloutRevision]:
+        """A Deployment's last ``limit`` revisions, newest first."""
+        ...
+
+    async def nodes(self) -> list[NodeCapacity]:
+        """All nodes with their GPU capacity, by name."""
+        ...
+
+
+class RunbookBoard(Protocol):
+    """Where runbooks are offered and walked through: the incident's thread."""
+
+    async def offer(self, incident: Incident, runbooks: Sequence[Runbook]) -> None:
+        """Offer ``runbooks`` (each with a Start button) in the incident's thread."""
+        ...
+
+    async def show(self, incident: Incident, view: RunView) -> str | None:
+        """Post the run's message in the thread, or update it in place; return its ts.
+
+        None when the incident has no thread yet. Raises AdapterError.
         """
         ...

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.matchers import Matcher, matches_all
 
 _DAYS = 7
+MANAGE_SILENCES = "silence"  # the permission (rbac.yaml) to add and end silences from Slack
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,12 @@ class Silence:
     def active(self, now: float) -> bool:
         """Whether the silence is in force at ``now``."""
         return self.starts_at <= now < self.ends_at
+
+    def state(self, now: float) -> str:
+        """``active``, ``pending`` (starts later) or ``ended`` at ``now``."""
+        if self.active(now):
+            return "active"
+        return "ended" if self.ends_at <= now else "pending"
 
     def mutes(self, labels: Mapping[str, str], now: float) -> bool:
         """Whether this silence mutes an alert with ``labels`` at ``now``."""

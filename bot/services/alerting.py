@@ -10,7 +10,10 @@ from bot.core.alerts import Alert, AlertState, AlertTransition, TransitionKind
 from bot.core.delivery import Notify
 from bot.core.engine import EngineOutput
 from bot.core.errors import AdapterError
+from bot.core.export import observed
+from bot.core.grouping import incident_key
 from bot.core.incidents import Incident, Severity, TimelineEntry
+from bot.core.matchers import alert_labels
 from bot.core.ports import Notifier, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -24,9 +27,8 @@ _TEXT = {
 
 
 def group_key(alert: Alert) -> str:
-    """Alerts of one node share an incident; alerts without a node group by rule."""
-    node = alert.label("node")
-    return f"node:{node}" if node else f"rule:{alert.rule}"
+    """The incident an alert joins: its deployment or model, its node, else its rule."""
+    return incident_key(alert_labels(alert))
 
 
 async def deliver(*, output: EngineOutput, uow: UnitOfWorkFactory, notifier: Notifier) -> None:
@@ -60,7 +62,13 @@ async def record_quietly(*, transition: AlertTransition, text: str, uow: UnitOfW
         incident_id = tx.alerts.incident_of(alert.fingerprint)
         if incident_id is not None:
             tx.timeline.append(
-                TimelineEntry(incident_id, transition.at, f"alert.{transition.kind}.quiet", text)
+                TimelineEntry(
+                    incident_id,
+                    transition.at,
+                    f"alert.{transition.kind}.quiet",
+                    text,
+                    data=observed(alert),  # the value at this transition, for the export's chart
+                )
             )
         tx.commit()
 
@@ -88,7 +96,13 @@ async def handle_transition(
             return None
         tx.alerts.upsert(alert, incident_id=incident.id)
         entry = tx.timeline.append(
-            TimelineEntry(incident.id, transition.at, f"alert.{transition.kind}", text)
+            TimelineEntry(
+                incident.id,
+                transition.at,
+                f"alert.{transition.kind}",
+                text,
+                data=observed(alert),  # the value at this transition, for the export's chart
+            )
         )
         alerts = tx.alerts.for_incident(incident.id)
         entries = [entry]

@@ -12,6 +12,7 @@ from bot.core.incidents import Node
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.core.signals import Event, Sample
 from bot.services.alerting import deliver
+from bot.services.history import SampleHistory
 
 
 @contextmanager
@@ -60,8 +61,12 @@ async def ingest(
     engine: AlertEngine,
     notifier: Notifier,
     clock: Clock,
+    history: SampleHistory | None = None,
 ) -> IngestResult:
-    """Record the batch once, run it through the alert engine and act on what it decides."""
+    """Record the batch once, run it through the alert engine and act on what it decides.
+
+    ``history`` keeps recent samples and events for the root-cause evidence (LLM triage).
+    """
     now = clock.now()
     with gc_paused():
         with uow() as tx:
@@ -69,6 +74,8 @@ async def ingest(
                 return IngestResult(0, 0, duplicate=True)
             tx.nodes.touch(Node(batch.node, now, batch.agent_version, batch.gpu_count))
             tx.commit()
+        if history is not None:
+            history.record(batch.samples, batch.events)
         output = engine.observe_batch(
             node=batch.node, samples=batch.samples, events=batch.events, now=now
         )

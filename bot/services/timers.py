@@ -8,6 +8,10 @@ fell due while the bot was down fires exactly once after it comes back: only the
 each deadline, and only the latest missed round of each escalation level (the earlier ones are
 recorded as superseded without being sent).
 
+Escalation follows the incident's manual escalations (the Escalate button) as stored, so the
+chain goes on from the level paged by hand. A user-group target is mentioned as the group
+(``<!subteam^ID>``) and each of its members gets the direct message.
+
 A side effect is claimed before it is sent and marked sent afterwards. If the thread reply fails
 (Slack down) the claim is released and a later run tries again; if the process dies while
 sending, the claim stays ``sending`` and the side effect is never repeated.
@@ -16,18 +20,18 @@ sending, the claim stays ``sending`` and the side effect is never repeated.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot import messages
 from bot.core import escalation as esc
 from bot.core import sla as sla_timers
-from bot.core.errors import AdapterError
+from bot.core.errors import AdapterError, NotFound
 from bot.core.escalation import EscalationPolicy, EscalationStep, Target, TargetKind
-from bot.core.incidents import OPEN_STATUSES, Incident, IncidentStatus, Severity, TimelineEntry
+from bot.core.incidents import OPEN_STATUSES, Incident, Severity, TimelineEntry
 from bot.core.oncall import Schedule
 from bot.core.policy import SlaPolicy
-from bot.core.ports import Notifier, UnitOfWorkFactory
+from bot.core.ports import Notifier, UnitOfWorkFactory, UserGroups
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ class _Action:
     due: float
     text: str
     users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # user groups paged: mentioned, and each member DMed
+    step: EscalationStep | None = None  # a page's step, and its mentions to re-render it
+    mentions: tuple[str, ...] = ()
     superseded_by: str | None = None  # recorded as sent without sending
     live: Callable[[Incident], bool] = lambda _: True  # re-checked once the key is claimed
 
@@ -60,19 +67,26 @@ async def fire_due(
     sla: SlaPolicy,
     escalation: Mapping[Severity, EscalationPolicy],
     schedules: Mapping[str, Schedule],
+    groups: UserGroups | None = None,
 ) -> float | None:
-    """Send every due reminder, breach and page not sent before; return when the next is due."""
+    """Send every due reminder, breach and page not sent before; return when the next is due.
+
+    ``schedules`` are as they stand now, overrides included; ``groups`` finds the members of a
+    user-group target (without it, the group is named and nobody in it is DMed).
+    """
     with uow() as tx:
         incidents = tx.incidents.list(statuses=OPEN_STATUSES, limit=MAX_OPEN)
+        manual = tx.escalations.list([i.id for i in incidents])
     upcoming: list[float] = []
     for incident in sorted(incidents, key=lambda i: i.id):
+        escalated_at = [e.at for e in manual if e.incident_id == incident.id]
         actions = [
             *_sla_actions(sla, incident, now=now),
-            *_page_actions(escalation, schedules, incident, now=now),
+            *_page_actions(escalation, schedules, incident, escalated_at, now=now),
         ]
         for action in sorted(actions, key=lambda a: (a.due, _ORDER[a.kind], a.key)):
-            await _fire(action, incident, now=now, uow=uow, notifier=notifier)
-        upcoming += _next(sla, escalation, incident, now=now)
+            await _fire(action, incident, now=now, uow=uow, notifier=notifier, groups=groups)
+        upcoming += _next(sla, escalation, incident, escalated_at, now=now)
     return min(upcoming, default=None)
 
 
@@ -107,6 +121,7 @@ def _page_actions(
     policies: Mapping[Severity, EscalationPolicy],
     schedules: Mapping[str, Schedule],
     incident: Incident,
+    escalated_at: Sequence[float],
     *,
     now: float,
 ) -> list[_Action]:
@@ -118,7 +133,8 @@ def _page_actions(
         incident_id=incident.id,
         opened_at=incident.created_at,
         now=now,
-        acknowledged_at=_stopped_at(incident),
+        acknowledged_at=esc.stopped_at(incident),
+        escalated_at=escalated_at,
     )
     latest = {step.level: step for step in steps}  # in order: the last round of each level wins
     out = []
@@ -128,17 +144,41 @@ def _page_actions(
             out.append(_Action(step.key, PAGE, step.due, "", superseded_by=newest.key))
             continue
         targets = esc.recipients(step.targets, schedules=schedules, now=now)
+        mentions = _mentions(targets)
         out.append(
             _Action(
                 step.key,
                 PAGE,
                 step.due,
-                _page_text(step, targets),
+                _page_text(step, mentions),
                 users=tuple(t.ref for t in targets if t.kind is TargetKind.USER),
+                groups=tuple(t.ref for t in targets if t.kind is TargetKind.GROUP),
+                step=step,
+                mentions=tuple(mentions),
                 live=_page_live(step),
             )
         )
     return out
+
+
+async def _with_groups(action: _Action, groups: UserGroups | None) -> _Action:
+    """The page with each user group mentioned by id and its members added to the DMs.
+
+    A group that cannot be looked up stays named by its handle; the page still goes out.
+    """
+    if not action.groups or groups is None or action.step is None:
+        return action
+    mentions, users = list(action.mentions), list(action.users)
+    for ref in action.groups:
+        try:
+            group = await groups.find(ref)
+        except (NotFound, AdapterError):
+            log.exception("could not look up user group %s; naming it without its members", ref)
+            continue
+        mentions[mentions.index(f"@{ref}")] = f"<!subteam^{group.id}>"
+        users += group.users
+    text = _page_text(action.step, mentions)
+    return replace(action, text=text, users=tuple(dict.fromkeys(users)))
 
 
 def _sla_live(timer: sla_timers.SlaTimer) -> Callable[[Incident], bool]:
@@ -146,26 +186,29 @@ def _sla_live(timer: sla_timers.SlaTimer) -> Callable[[Incident], bool]:
 
 
 def _page_live(step: EscalationStep) -> Callable[[Incident], bool]:
-    return lambda current: step.manual or _stopped_at(current) is None
+    return lambda current: step.manual or esc.stopped_at(current) is None
 
 
-def _stopped_at(incident: Incident) -> float | None:
-    """When timed escalation stopped: the acknowledgement (or any later status change)."""
-    if incident.acknowledged_at is not None:
-        return incident.acknowledged_at
-    return None if incident.status is IncidentStatus.TRIGGERED else incident.updated_at
+def _mentions(targets: Sequence[Target]) -> list[str]:
+    """Users as Slack mentions; groups by handle until :func:`_with_groups` finds their ids."""
+    return [f"<@{t.ref}>" if t.kind is TargetKind.USER else f"@{t.ref}" for t in targets]
 
 
-def _page_text(step: EscalationStep, targets: Iterable[Target]) -> str:
+def _page_text(step: EscalationStep, mentions: Sequence[str]) -> str:
     round_ = messages.PAGED_ROUND.format(round=step.repeat + 1) if step.repeat else ""
-    mentions = [f"<@{t.ref}>" if t.kind is TargetKind.USER else f"@{t.ref}" for t in targets]
     if not mentions:
         return messages.PAGED_NOBODY.format(level=step.level + 1, round=round_)
     return messages.PAGED.format(mentions=" ".join(mentions), level=step.level + 1, round=round_)
 
 
 async def _fire(
-    action: _Action, incident: Incident, *, now: float, uow: UnitOfWorkFactory, notifier: Notifier
+    action: _Action,
+    incident: Incident,
+    *,
+    now: float,
+    uow: UnitOfWorkFactory,
+    notifier: Notifier,
+    groups: UserGroups | None,
 ) -> None:
     """Claim the action's key; send it if won and still live; then mark it sent."""
     with uow() as tx:
@@ -184,6 +227,7 @@ async def _fire(
         if not action.live(current):
             return  # acknowledged meanwhile: roll the claim back
         tx.commit()
+    action = await _with_groups(action, groups)
     entry = TimelineEntry(
         incident.id,
         now,
@@ -229,6 +273,7 @@ def _next(
     sla: SlaPolicy,
     policies: Mapping[Severity, EscalationPolicy],
     incident: Incident,
+    escalated_at: Sequence[float],
     *,
     now: float,
 ) -> list[float]:
@@ -243,7 +288,8 @@ def _next(
             policy,
             incident_id=incident.id,
             opened_at=incident.created_at,
-            acknowledged_at=_stopped_at(incident),
+            acknowledged_at=esc.stopped_at(incident),
+            escalated_at=escalated_at,
         )
         later = [step.due for step in steps if step.due > now]
         if later:

@@ -16,6 +16,7 @@ from sandbox.slack.errors import InvalidInput, NotFound
 from sandbox.slack.interactions import AppEndpoint, Interactions
 from sandbox.slack.people import DEFAULT_USERS, User
 from sandbox.slack.signing import SLACK_TIMEOUT_SECONDS
+from sandbox.slack.socket_mode import SocketHub, socket_router
 from sandbox.slack.state import SlackState
 from sandbox.slack.webapi import web_api_router
 from sandbox.slack.workspace import DEFAULT_CHANNELS, Workspace
@@ -28,13 +29,18 @@ def create_app(
     bot_token: str,
     signing_secret: str,
     request_url: str | None,
+    app_token: str | None = None,
     channels: Sequence[str] = DEFAULT_CHANNELS,
     users: Sequence[User] = DEFAULT_USERS,
     rate_limit_per_minute: int | None = None,
     delivery_timeout: float = SLACK_TIMEOUT_SECONDS,
 ) -> FastAPI:
-    """Build a fresh Slack stand-in: one workspace, the bot's token, the app's Request URL."""
-    endpoint = AppEndpoint(request_url, signing_secret, delivery_timeout)
+    """Build a fresh Slack stand-in: one workspace, the bot's token, the app's Request URL.
+
+    With ``app_token``, the app may connect over Socket Mode (``apps.connections.open``).
+    """
+    sockets = SocketHub(app_token)
+    endpoint = AppEndpoint(request_url, signing_secret, delivery_timeout, sockets)
     changes = Changes()
 
     def fresh() -> Interactions:
@@ -48,6 +54,7 @@ def create_app(
     app.include_router(web_api_router(bot_token=bot_token))
     app.include_router(automation_router)
     app.include_router(hosting.router)
+    app.include_router(socket_router(sockets))
     app.add_exception_handler(NotFound, _status(404))
     app.add_exception_handler(InvalidInput, _status(422))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

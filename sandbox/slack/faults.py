@@ -1,4 +1,6 @@
-"""Injected Web API failures: make the next N calls of a method fail the way Slack fails.
+"""Injected Web API failures, and the log of calls that shows how the app coped with them.
+
+Faults make the next N calls of a method fail the way Slack fails.
 
 ``ratelimited`` answers HTTP 429 with ``Retry-After`` (a "429 storm" when N is large); any other
 code answers ``{"ok": false, "error": code}``, with HTTP 200 unless another status is asked for
@@ -7,8 +9,10 @@ code answers ``{"ok": false, "error": code}``, with HTTP 200 unless another stat
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Any
 
 RATELIMITED = "ratelimited"
 
@@ -69,3 +73,54 @@ class Faults:
     def clear(self) -> None:
         """Forget every pending fault."""
         self._queues.clear()
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    """One Web API call as it arrived, and how it was answered."""
+
+    method: str
+    at: float
+    channel: str | None
+    ts: str | None
+    thread_ts: str | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Describe the call for ``GET /_sandbox/calls``."""
+        return {
+            "method": self.method,
+            "at": self.at,
+            "channel": self.channel,
+            "ts": self.ts,
+            "thread_ts": self.thread_ts,
+            "error": self.error,
+        }
+
+
+class CallLog:
+    """The most recent Web API calls, oldest first."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._calls: deque[LoggedCall] = deque(maxlen=limit)
+
+    def record(self, method: str, args: dict[str, Any], error: object) -> None:
+        """Note a call of ``method`` with ``args`` and its error code (None when it succeeded)."""
+        self._calls.append(
+            LoggedCall(
+                method,
+                time.time(),
+                _text(args.get("channel")),
+                _text(args.get("ts")),
+                _text(args.get("thread_ts")),
+                _text(error),
+            )
+        )
+
+    def of(self, method: str | None) -> list[LoggedCall]:
+        """The logged calls of ``method`` (of every method when None)."""
+        return [call for call in self._calls if method is None or call.method == method]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

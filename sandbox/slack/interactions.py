@@ -9,7 +9,7 @@ automation endpoints act as if the person confirmed, and the browser UI asks fir
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -28,25 +28,41 @@ from sandbox.slack.payloads import (
 from sandbox.slack.people import User
 from sandbox.slack.responses import ResponseTarget, apply_response
 from sandbox.slack.signing import SLACK_TIMEOUT_SECONDS, Delivery, deliver
+from sandbox.slack.socket_mode import SocketHub
 from sandbox.slack.state import SlackState
 from sandbox.slack.workspace import Channel
 
 
 @dataclass(frozen=True)
 class AppEndpoint:
-    """The app's Request URL and signing secret, as configured in Slack's app settings."""
+    """The app's Request URL and signing secret, as configured in Slack's app settings.
+
+    ``sockets`` holds the app's Socket Mode connections: while one is open, deliveries go
+    over it instead of to the Request URL, as on Slack.
+    """
 
     request_url: str | None
     signing_secret: str
     timeout: float = SLACK_TIMEOUT_SECONDS
+    sockets: SocketHub = field(default_factory=lambda: SocketHub(None))
 
 
 @dataclass(frozen=True)
 class Tampering:
-    """Test-only changes to a delivery: sign with another secret or an old timestamp."""
+    """Test-only changes to a delivery: sign with another secret or an old timestamp.
+
+    ``redeliveries`` sends the same delivery that many times more, as Slack's retries do
+    (``X-Slack-Retry-Num`` 1, 2, … over HTTP; ``retry_attempt`` over Socket Mode).
+    """
 
     signing_secret: str | None = None
     timestamp: str | None = None
+    redeliveries: int = 0
+
+    @property
+    def signature_changed(self) -> bool:
+        """Whether the delivery is signed other than Slack would sign it."""
+        return self.signing_secret is not None or self.timestamp is not None
 
 
 @dataclass(frozen=True)
@@ -107,14 +123,30 @@ class Interactions:
         return await self._act(place, source, *found, chosen=value, tampering=tampering)
 
     async def deliver(self, body: bytes, tampering: Tampering | None = None) -> Delivery:
-        """Sign and POST a form-encoded body to the app's Request URL."""
+        """Send a form-encoded body over Socket Mode, or signed to the app's Request URL.
+
+        With ``tampering.redeliveries``, the same body follows as Slack's retries; their
+        answers come back in the first delivery's ``redeliveries``.
+        """
         tampering = tampering or Tampering()
+        first = await self._deliver_once(body, tampering, retry=0)
+        retries = [
+            await self._deliver_once(body, tampering, retry=n)
+            for n in range(1, tampering.redeliveries + 1)
+        ]
+        return replace(first, redeliveries=tuple(retries))
+
+    async def _deliver_once(self, body: bytes, tampering: Tampering, *, retry: int) -> Delivery:
+        # a tampered signature only means something over HTTP: Socket Mode has none
+        if self.app.sockets.connected and not tampering.signature_changed:
+            return await self.app.sockets.deliver(body, retry_attempt=retry)
         return await deliver(
             url=self.app.request_url,
             secret=tampering.signing_secret or self.app.signing_secret,
             body=body,
             timestamp=tampering.timestamp,
             response_timeout=self.app.timeout,
+            retry_num=retry,
         )
 
     async def deliver_payload(
@@ -203,4 +235,11 @@ def parse_ack(delivery: Delivery) -> dict[str, Any] | None:
 
 def summary(delivery: Delivery) -> dict[str, Any]:
     """What the automation API reports about one delivery."""
-    return {"status": delivery.status, "body": delivery.body, "error": delivery.error}
+    answer: dict[str, Any] = {
+        "status": delivery.status,
+        "body": delivery.body,
+        "error": delivery.error,
+    }
+    if delivery.redeliveries:
+        answer["redeliveries"] = [summary(retry) for retry in delivery.redeliveries]
+    return answer

@@ -31,6 +31,7 @@ class Delivery:
     body: str = ""
     content_type: str = ""
     error: str | None = None
+    redeliveries: tuple[Delivery, ...] = ()  # Slack's retries of the same delivery, if any
 
 
 async def deliver(
@@ -40,8 +41,13 @@ async def deliver(
     body: bytes,
     timestamp: str | None = None,
     response_timeout: float = SLACK_TIMEOUT_SECONDS,
+    retry_num: int = 0,
 ) -> Delivery:
-    """POST a signed, form-encoded body to ``url`` and report the app's answer."""
+    """POST a signed, form-encoded body to ``url`` and report the app's answer.
+
+    A ``retry_num`` above 0 marks the POST as Slack's retry of an earlier one
+    (``X-Slack-Retry-Num``, ``X-Slack-Retry-Reason: http_timeout``).
+    """
     if url is None:
         return Delivery(status=None, error="dispatch_failed")
     stamp = timestamp or str(int(time.time()))
@@ -50,6 +56,8 @@ async def deliver(
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": sign(secret, stamp, body),
     }
+    if retry_num:
+        headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
     try:
         async with httpx.AsyncClient(timeout=response_timeout) as client:
             response = await client.post(url, content=body, headers=headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.slack.faults import Faults
+from sandbox.slack.faults import CallLog, Faults
 from sandbox.slack.files import Files
 from sandbox.slack.modals import Modals
 from sandbox.slack.ratelimit import RateLimiter
@@ -14,7 +14,7 @@ from sandbox.slack.workspace import Workspace
 
 @dataclass
 class SlackState:
-    """The workspace, open modals, files, injected faults, the rate limiter and response_urls."""
+    """The workspace, modals, files, faults, the rate limiter, response_urls and a call log."""
 
     ws: Workspace
     modals: Modals
@@ -22,6 +22,7 @@ class SlackState:
     faults: Faults
     limiter: RateLimiter
     urls: ResponseUrls
+    calls: CallLog
 
     @classmethod
     def create(cls, ws: Workspace, *, rate_limit_per_minute: int | None = None) -> SlackState:
@@ -33,4 +34,5 @@ class SlackState:
             faults=Faults(),
             limiter=RateLimiter(rate_limit_per_minute),
             urls=ResponseUrls(),
+            calls=CallLog(),
         )

@@ -2,7 +2,8 @@
 
 Slack answers HTTP 200 with ``{"ok": false, "error": …}`` for every failure except rate limiting,
 which is HTTP 429 with a ``Retry-After`` header. Injected faults (``/_sandbox/faults``) fire after
-authentication, before the rate limiter and the method.
+authentication, before the rate limiter and the method. Every call is logged
+(``GET /_sandbox/calls``), so tests can see how often the app called and what it was told.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sandbox.slack.errors import SlackError
 from sandbox.slack.faults import RATELIMITED, Fault
 from sandbox.slack.interactions import current
 from sandbox.slack.methods import METHODS, Call
+from sandbox.slack.socket_mode import CONNECTIONS_OPEN
 from sandbox.slack.state import SlackState
 
 
@@ -28,27 +30,57 @@ def web_api_router(*, bot_token: str) -> APIRouter:
 
     @router.api_route("/api/{method}", methods=["GET", "POST"], include_in_schema=False)
     async def call(method: str, request: Request) -> JSONResponse:
+        if method == CONNECTIONS_OPEN:
+            return await _open_connection(request)
         handler = METHODS.get(method)
         if handler is None:
             return JSONResponse(SlackError("unknown_method").to_body())
         state = current(request).state
+        values: dict[str, Any] = {}
         try:
             values = await _read_args(request)
             _authenticate(request, values, bot_token)
-            refusal = _refusal(state, method)
+            refusal = _refusal(state, method, values)
             if refusal is not None:
                 return refusal
             base_url = str(request.base_url).rstrip("/")
             body: dict[str, Any] = {"ok": True, **handler(Call(state, Args(values), base_url))}
         except SlackError as error:
             body = error.to_body()
+        state.calls.record(method, values, body.get("error"))
         return JSONResponse(body)
+
+    @router.get("/_sandbox/calls")
+    async def calls(request: Request, method: str | None = None) -> dict[str, Any]:
+        """The Web API calls received (of ``method``), oldest first, with their errors."""
+        logged = current(request).state.calls.of(method)
+        return {"calls": [call.to_json() for call in logged]}
 
     return router
 
 
-def _refusal(state: SlackState, method: str) -> JSONResponse | None:
-    """An injected fault or the rate limiter's 429, or None when the call may proceed."""
+async def _open_connection(request: Request) -> JSONResponse:
+    """``apps.connections.open``: a Socket Mode URL, for the app-level token only."""
+    interactions = current(request)
+    hub = interactions.app.sockets
+    values: dict[str, Any] = {}
+    try:
+        values = await _read_args(request)
+        if hub.app_token is None:
+            raise SlackError("not_allowed_token_type")
+        _authenticate(request, values, hub.app_token)
+        body: dict[str, object] = {
+            "ok": True,
+            "url": hub.open_url(str(request.base_url).rstrip("/")),
+        }
+    except SlackError as error:
+        body = error.to_body()
+    interactions.state.calls.record(CONNECTIONS_OPEN, values, body.get("error"))
+    return JSONResponse(body)
+
+
+def _refusal(state: SlackState, method: str, values: dict[str, Any]) -> JSONResponse | None:
+    """An injected fault or the rate limiter's 429 (logged), or None when the call may proceed."""
     fault = state.faults.take(method)
     if fault is None:
         retry_after = state.limiter.acquire(method)
@@ -56,6 +88,7 @@ def _refusal(state: SlackState, method: str) -> JSONResponse | None:
             return None
         fault = Fault(method, RATELIMITED, count=1, retry_after=retry_after)
     headers = {"Retry-After": str(fault.retry_after)} if fault.error == RATELIMITED else None
+    state.calls.record(method, values, fault.error)
     return JSONResponse(
         SlackError(fault.error).to_body(), status_code=fault.status, headers=headers
     )

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.processes import Process, free_port, running
+from tests.processes import Process, free_port, running, sandbox_args
 
 RULES = """
 rules:
@@ -79,7 +79,7 @@ class Bot:
 def bot(tmp_path: Path) -> Iterator[Bot]:
     (tmp_path / "rules.yaml").write_text(RULES)
     port = free_port()
-    args = ["sandbox", "--port", str(port), "--bot-token", "xoxb-restart"]
+    args = sandbox_args(port, "--bot-token", "xoxb-restart")
     with running("sandbox", args, {}, tmp_path) as sandbox:
         sandbox.wait_ready(f"http://127.0.0.1:{port}/_sandbox/healthz")
         yield Bot(tmp_path, f"http://127.0.0.1:{port}")

@@ -6,7 +6,6 @@ reads Slack through the real slack_sdk client, as a Slack user would see it.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,8 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
-from tests.processes import Process, eventually, free_port, running
+from tests.integration.slack_world import bot_with_sandbox
+from tests.processes import Process, eventually, running
 
 RULES = """
 rules:
@@ -61,48 +61,32 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("world")
     (tmp / "config").mkdir()
     (tmp / "config" / "rules.yaml").write_text(RULES)
-    sandbox_port, bot_port = free_port(), free_port()
-    sandbox_url, bot_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{bot_port}"
-    env = {
-        "GPUWARDEN_SLACK_BOT_TOKEN": "xoxb-test-" + secrets.token_hex(4),
-        "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        "GPUWARDEN_INGEST_TOKEN": secrets.token_urlsafe(16),
-    }
-    bot_env = {
-        **env,
-        "GPUWARDEN_PORT": str(bot_port),
-        "GPUWARDEN_DATA_DIR": str(tmp / "data"),
-        "GPUWARDEN_CONFIG_DIR": str(tmp / "config"),
-        "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-    }
-    sandbox_args = [
-        "sandbox",
-        "--port",
-        str(sandbox_port),
-        "--request-url",
-        f"{bot_url}/slack/events",
-    ]
-    agent_args = [
-        "agent",
-        "--simulate",
-        "--bot-url",
-        bot_url,
-        "--interval",
-        "0.5",
-        "--faults",
-        "gpu_saturation@1s+600s:node=gpu-node-2,gpu=3,ramp_s=2",
-    ]
-    with (
-        running("sandbox", sandbox_args, env, tmp) as sandbox,
-        running("bot", ["bot"], bot_env, tmp) as bot,
-    ):
-        sandbox.wait_ready(f"{sandbox_url}/_sandbox/healthz")
-        bot.wait_ready(f"{bot_url}/readyz")
-        slack = WebClient(token=env["GPUWARDEN_SLACK_BOT_TOKEN"], base_url=f"{sandbox_url}/api/")
+    with bot_with_sandbox(tmp) as started:
+        env = dict(started.secrets)
+        slack = WebClient(
+            token=env["GPUWARDEN_SLACK_BOT_TOKEN"], base_url=f"{started.sandbox_url}/api/"
+        )
         channels = slack.conversations_list()["channels"]
         channel_id = next(c["id"] for c in channels if c["name"] == "gpu-alerts")
+        agent_args = [
+            "agent",
+            "--simulate",
+            "--bot-url",
+            started.bot_url,
+            "--interval",
+            "0.5",
+            "--faults",
+            "gpu_saturation@1s+600s:node=gpu-node-2,gpu=3,ramp_s=2",
+        ]
         with running("agent", agent_args, env, tmp):
-            yield World(bot_url, sandbox_url, env["GPUWARDEN_INGEST_TOKEN"], slack, bot, channel_id)
+            yield World(
+                started.bot_url,
+                started.sandbox_url,
+                env["GPUWARDEN_INGEST_TOKEN"],
+                slack,
+                started.bot,
+                channel_id,
+            )
 
 
 def test_fault_becomes_an_incident_message_with_the_alert_in_its_thread(world: World):
@@ -110,7 +94,12 @@ def test_fault_becomes_an_incident_message_with_the_alert_in_its_thread(world: W
     assert "INC-1" in root["text"]
     assert "gpu-node-2" in root["text"]
     buttons = [e for b in root["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"] for b in buttons] == ["incident.acknowledge"]
+    assert [b["action_id"] for b in buttons] == [
+        "incident.acknowledge",
+        "incident.escalate",
+        "incident.resolve",
+        "incident.severity",
+    ]
     replies = eventually(lambda: world.thread(root["ts"])[1:], timeout_s=10, what="thread replies")
     assert any("alert fired" in r["text"] for r in replies)
     incidents = httpx.get(f"{world.bot_url}/api/v1/incidents", timeout=5).json()
@@ -172,7 +161,10 @@ def test_acknowledge_double_click_updates_the_message_and_the_timeline_once(worl
         return current if current and "acknowledged" in current["text"] else None
 
     updated = eventually(acknowledged, timeout_s=10, what="the message to show the ack")
-    assert not [b for b in updated["blocks"] if b["type"] == "actions"]  # button gone
+    buttons = [
+        e["action_id"] for b in updated["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "incident.acknowledge" not in buttons  # button gone
     assert "U0ALICE" in str(updated["blocks"])
     kinds = [e["kind"] for e in world.timeline(1)]
     assert kinds.count("incident.acknowledged") == 1

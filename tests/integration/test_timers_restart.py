@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.test_bot_restart import Bot
-from tests.processes import free_port, running
+from tests.processes import free_port, running, sandbox_args
 
 RULES = """
 rules:
@@ -34,7 +35,7 @@ ONCALL = """
 schedules:
   - {name: gpu-primary, users: [U0ALICE], every: 7d, handoff: "09:00", start: "2026-01-05"}
 """
-BREACH = "Ack deadline breached"
+BREACH = re.compile(r"^`\d\d:\d\d UTC` Ack deadline breached")  # the entry, not a quote of it
 PAGE_DM = "You are paged for INC-1"
 
 
@@ -55,7 +56,7 @@ class World:
         return [message["text"] for message in answer.json()["messages"]]
 
     def counts(self) -> tuple[int, int]:
-        breaches = sum(BREACH in text for text in self.thread_replies())
+        breaches = sum(BREACH.match(text) is not None for text in self.thread_replies())
         pages = sum(PAGE_DM in text for text in self.dms("U0ALICE"))
         return breaches, pages
 
@@ -66,7 +67,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     (tmp_path / "sla.yaml").write_text(SLA)
     (tmp_path / "oncall.yaml").write_text(ONCALL)
     port = free_port()
-    args = ["sandbox", "--port", str(port), "--bot-token", "xoxb-restart"]
+    args = sandbox_args(port, "--bot-token", "xoxb-restart")
     with running("sandbox", args, {}, tmp_path) as sandbox:
         sandbox.wait_ready(f"http://127.0.0.1:{port}/_sandbox/healthz")
         sandbox_url = f"http://127.0.0.1:{port}"

@@ -73,6 +73,7 @@ class CommandRouter:
 
     command: str
     default: str = "help"  # what an empty text runs
+    fallback: str | None = None  # what runs when the first word is no subcommand (every word)
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
 
     def add(
@@ -121,14 +122,19 @@ class CommandRouter:
             return
         name = words[0].lower() if words else self.default
         sub = self.subcommands.get(name)
+        split = text.split(None, 1)
+        args, rest = tuple(words[1:]), split[1] if len(split) > 1 else ""
+        if sub is None and words and self.fallback is not None:
+            name, args, rest = self.fallback, tuple(words), text
+            sub = self.subcommands[name]
         if sub is None:
             await ack(messages.UNKNOWN_SUBCOMMAND.format(command=self.command, text=name))
             return
         invocation = Invocation(
             command=self.command,
             name=name,
-            args=tuple(words[1:]),
-            rest=text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else "",
+            args=args,
+            rest=rest,
             user=str(command.get("user_id", "")),
             channel=str(command.get("channel_id", "")),
             trigger_id=str(command.get("trigger_id", "")),

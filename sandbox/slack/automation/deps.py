@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sandbox.slack.errors import NotFound, SlackError
 from sandbox.slack.interactions import Interactions, Place, Tampering, current
@@ -54,11 +54,16 @@ class ActAs(BaseModel):
     channel: str
     signing_secret_override: str | None = None
     timestamp_override: int | None = None
+    redeliveries: int = Field(default=0, ge=0, le=3, description="Slack's retries to add")
 
     def tampering(self) -> Tampering:
         """The delivery changes this request asks for."""
         stamp = None if self.timestamp_override is None else str(self.timestamp_override)
-        return Tampering(signing_secret=self.signing_secret_override, timestamp=stamp)
+        return Tampering(
+            signing_secret=self.signing_secret_override,
+            timestamp=stamp,
+            redeliveries=self.redeliveries,
+        )
 
     def place(self, request: Request, ws: Workspace) -> Place:
         """Where the person acts."""

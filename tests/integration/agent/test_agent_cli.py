@@ -35,6 +35,13 @@ def test_simulated_fleet_ships_one_batch_per_node_per_tick_and_stops_on_sigterm(
     assert {p["node"] for p in payloads} == {"gpu-node-1", "gpu-node-2"}
     for payload in payloads:
         assert payload["gpu_count"] == 8
-        assert len(payload["samples"]) == 8 * 6
-        assert {s["labels"]["gpu"] for s in payload["samples"]} == {str(i) for i in range(8)}
+        per_gpu = [s for s in payload["samples"] if "gpu" in s["labels"]]
+        serving = [s for s in payload["samples"] if "gpu" not in s["labels"]]
+        assert len(per_gpu) == 8 * 6
+        assert {s["labels"]["gpu"] for s in per_gpu} == {str(i) for i in range(8)}
+        assert {s["metric"] for s in serving} >= {
+            "gpuwarden_serving_time_to_first_token_seconds",
+            "gpuwarden_serving_requests_waiting",
+            "gpuwarden_serving_info",
+        }
         assert [e["kind"] for e in payload["events"]] == ["heartbeat"]

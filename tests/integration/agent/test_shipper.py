@@ -29,7 +29,7 @@ def _batch(node: str = "gpu-node-1", gpus: int = 2) -> Batch:
         node=node,
         gpu_count=gpus,
         sent_at=now,
-        samples=tuple(readings),
+        samples=tuple(r for r in readings if "gpu" in r.labels),  # 6 per GPU
         events=(NodeEvent(kind=HEARTBEAT, ts=now, attrs={"interval_s": 2.0}),),
     )
 

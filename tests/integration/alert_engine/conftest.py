@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
-from tests.processes import Process, free_port, running
+from tests.processes import Process, free_port, running, sandbox_args
 
 SLACK_TOKEN = "xoxb-alert-engine"
 
@@ -43,7 +43,7 @@ StartBot = Callable[..., AbstractContextManager[BotUnderTest]]
 @pytest.fixture
 def sandbox_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    args = ["sandbox", "--port", str(port), "--bot-token", SLACK_TOKEN]
+    args = sandbox_args(port, "--bot-token", SLACK_TOKEN)
     with running("sandbox", args, {}, tmp_path) as sandbox:
         url = f"http://127.0.0.1:{port}"
         sandbox.wait_ready(f"{url}/_sandbox/healthz")

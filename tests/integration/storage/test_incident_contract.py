@@ -1,5 +1,7 @@
 """Contract of IncidentRepository and of the unit of work, on every implementation."""
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.alerts import Alert, AlertState, Level
@@ -223,3 +225,27 @@ def test_writes_after_a_commit_need_their_own_commit(new_uow: UnitOfWorkFactory)
 
     with new_uow() as uow:
         assert uow.incidents.list() == [first]
+
+
+def test_the_lifecycle_fields_round_trip__merge_pointing_at_another_incident(
+    new_uow: UnitOfWorkFactory,
+) -> None:
+    with new_uow() as uow:
+        survivor = _create(uow, group_key="a", at=100.0)
+        duplicate = _create(uow, group_key="b", at=110.0)
+        changed = replace(
+            duplicate,
+            status=IncidentStatus.CLOSED,
+            owner="U0BOB",
+            declared_by="U0ALICE",
+            description="503s from the gateway\nsince 14:00",
+            mitigated_at=120.0,
+            closed_at=130.0,
+            merged_into=survivor.id,
+            version=duplicate.version + 1,
+        )
+        assert uow.incidents.save(changed, expected_version=duplicate.version)
+        uow.commit()
+
+    with new_uow() as uow:
+        assert uow.incidents.get(duplicate.id) == changed

@@ -112,3 +112,22 @@ def test_of_two_concurrent_claims_exactly_one_wins(new_uow: UnitOfWorkFactory) -
         results = list(pool.map(lambda _: _claim(new_uow, incident), range(8)))
 
     assert sorted(results) == [False] * 7 + [True]
+
+
+def test_a_side_effect_of_no_incident_is_claimed_once_and_marked_sent(
+    new_uow: UnitOfWorkFactory,
+) -> None:
+    def claim() -> bool:  # the weekly report: claimed by its ISO week, with no incident
+        with new_uow() as uow:
+            won = uow.notifications.claim(
+                "report:2026-W48", incident_id=None, kind="report", due_at=1300.0, now=1301.0
+            )
+            uow.commit()
+        return won
+
+    assert claim() is True
+    assert claim() is False
+    with new_uow() as uow:
+        uow.notifications.mark_sent("report:2026-W48", 1302.0, detail="3 incidents")
+        uow.commit()
+    assert claim() is False

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.prometheus import PrometheusMetricsSource, samples_from_vector
+from bot.adapters.prometheus import (
+    PrometheusMetricsSource,
+    samples_from_vector,
+    series_from_matrix,
+)
 from bot.core.errors import AdapterError
 from bot.core.signals import Sample, SeriesKey
 from tests.processes import free_port
@@ -49,3 +53,20 @@ async def test_an_unreachable_prometheus_is_an_adapter_error():
     source = PrometheusMetricsSource(url=f"http://127.0.0.1:{free_port()}", timeout_s=2)
     with pytest.raises(AdapterError, match="Prometheus query failed"):
         await source.query("up")
+
+
+def test_a_range_vector_becomes_series_of_points_without_non_finite_values():
+    result = [
+        {
+            "metric": {"__name__": "gpu_util", "node": "n1"},
+            "values": [[1.0, "0.5"], [2.0, "NaN"], [3.0, "0.9"]],
+        }
+    ]
+    assert series_from_matrix(result) == [
+        ({"__name__": "gpu_util", "node": "n1"}, [(1.0, 0.5), (3.0, 0.9)])
+    ]
+
+
+def test_anything_but_a_range_vector_is_an_adapter_error():
+    with pytest.raises(AdapterError, match="expected a range vector"):
+        series_from_matrix([{"metric": {}, "value": [1.0, "1"]}])

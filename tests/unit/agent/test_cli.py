@@ -51,8 +51,9 @@ def test_flags_override_the_environment(monkeypatch):
         (
             ["--faults", "gpu_saturation@20s+1m:node=gpu-node-1,gpu=0;gpu_saturaton@1s+1s:node=x"],
             "--faults (GPUWARDEN_SIM_FAULTS): fault 2: unknown kind 'gpu_saturaton'; "
-            "expected one of: gpu_memory_leak, gpu_saturation, load_spike, node_silence, "
-            "power_cap, straggler, thermal_throttle, xid",
+            "expected one of: driver_mismatch, gpu_memory_leak, gpu_saturation, load_spike, "
+            "node_silence, nvlink_errors, output_drift, power_cap, straggler, thermal_throttle, "
+            "traffic_surge, ttft_regression, xid",
         ),
         (
             ["--faults", "gpu_saturation@20s+1m:node=gpu-node-3,gpu=0"],

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agent.backlog import Backlog, MemoryBacklog
+from agent.backlog import Backlog, MemoryBacklog, SpillingBacklog
 from agent.errors import ConfigError
 from agent.shipper import Shipper
 from agent.spool import DiskSpool
@@ -33,13 +33,13 @@ def spool_dir(tmp_path: Path) -> Path:
     return tmp_path / "spool"
 
 
-@pytest.fixture(params=["memory", "disk"])
+@pytest.fixture(params=["memory", "disk", "spilling"])
 def backlog(request, spool_dir):
     if request.param == "memory":
         yield MemoryBacklog()
     else:
         with DiskSpool(spool_dir) as spool:
-            yield spool
+            yield spool if request.param == "disk" else SpillingBacklog(spool)
 
 
 def test_every_backlog_gives_batches_back_oldest_first_intact(backlog: Backlog):

@@ -5,6 +5,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,7 +17,8 @@ from bot.core.incidents import Incident, IncidentStatus, Severity, TimelineEntry
 SCHEMA_FILE = Path(__file__).parents[3] / "docs" / "schemas" / "incident-export.schema.json"
 OPENED = 1767862800.0  # 2026-01-08T09:00Z
 TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "table", "tr", "th", "td"}
-SVG_TAGS = {"svg", "rect", "line", "text", "polyline"}
+TAGS |= {"figure", "figcaption"}
+SVG_TAGS = {"svg", "rect", "line", "text", "polyline", "circle"}
 
 
 def incident(title: str = "vLLM <down> on n1 | p99") -> Incident:
@@ -189,8 +191,12 @@ class Page(HTMLParser):
 SERIES = [(OPENED - 600 + 60 * i, 0.5 + (i % 7) / 10) for i in range(30)]
 
 
+def chart(*thresholds: tuple[str, float], source: str = "from Prometheus") -> export.Chart:
+    return export.Chart("gpu_util", tuple(SERIES), thresholds, source)
+
+
 def test_html_is_self_contained_and_escapes_what_it_shows():
-    page = export.to_html(doc(), series=SERIES, thresholds=[("crit <0.95>", 0.95)])
+    page = export.to_html(doc(), chart=chart(("crit <0.95>", 0.95)))
     assert "vLLM &lt;down&gt; on n1 | p99" in page
     assert "crit &lt;0.95&gt;" in page
     assert "<down>" not in page
@@ -198,16 +204,19 @@ def test_html_is_self_contained_and_escapes_what_it_shows():
 
 
 def test_html_charts_the_series_with_the_incident_shaded_and_thresholds_drawn():
-    page = Page(export.to_html(doc(), series=SERIES, thresholds=[("crit", 0.95), ("warn", 0.85)]))
+    page = Page(export.to_html(doc(), chart=chart(("crit", 0.95), ("warn", 0.85))))
     attrs = {tag: a for tag, a in page.tags if tag in SVG_TAGS}
     points = attrs["polyline"]["points"] or ""
     assert len(points.split()) == len(SERIES)
+    assert [tag for tag, _ in page.tags].count("circle") == len(SERIES)
     assert float(attrs["rect"]["width"] or 0) > 0
     assert [tag for tag, _ in page.tags].count("line") == 2
+    assert "gpu_util — from Prometheus" in page.text
 
 
 def test_html_leaves_the_chart_out_without_a_series():
     assert "<svg" not in export.to_html(doc())
+    assert "<svg" not in export.to_html(doc(), chart=export.Chart("m", ()))
 
 
 printable = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
@@ -215,7 +224,7 @@ printable = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 
 @given(title=printable, note=printable, label=printable)
 def test_arbitrary_text_never_breaks_out_of_the_html_escaping(title, note, label):
-    page = Page(export.to_html(doc(title, note), series=SERIES, thresholds=[(label, 0.9)]))
+    page = Page(export.to_html(doc(title, note), chart=chart((label, 0.9), source=label)))
     assert {tag for tag, _ in page.tags} <= TAGS | SVG_TAGS
     assert title in page.text
     assert note in page.text
@@ -226,3 +235,79 @@ def test_arbitrary_text_never_breaks_out_of_the_html_escaping(title, note, label
 def test_arbitrary_text_survives_the_csv_round_trip(note):
     rows = list(csv.reader(io.StringIO(export.to_csv(doc(note=note)), newline="")))
     assert rows[3][4] == note
+
+
+def test_json_validates_against_the_published_schema_file_with_jsonschema():
+    validator = jsonschema.Draft202012Validator(
+        json.loads(SCHEMA_FILE.read_text(encoding="utf-8")),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    record = json.loads(export.to_json(doc()))
+    assert list(validator.iter_errors(record)) == []
+    record["incident"]["severity"] = "P4"
+    assert [e.json_path for e in validator.iter_errors(record)] == ["$.incident.severity"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "starts"),
+    [
+        (export.ExportFormat.MARKDOWN, "# INC-42"),
+        (export.ExportFormat.JSON, "{"),
+        (export.ExportFormat.CSV, "incident,at,"),
+        (export.ExportFormat.HTML, "<!DOCTYPE html>"),
+    ],
+)
+def test_render_picks_the_renderer_of_each_format(fmt, starts):
+    assert export.render(doc(), fmt).startswith(starts)
+    assert fmt.filename("INC-42") == f"INC-42-timeline.{fmt.value}"
+
+
+def test_only_html_draws_the_chart():
+    assert "<svg" in export.render(doc(), export.ExportFormat.HTML, chart=chart())
+    assert "<svg" not in export.render(doc(), export.ExportFormat.MARKDOWN, chart=chart())
+
+
+def test_observed_values_round_trip_through_the_timeline():
+    fired = Alert("fp1", "gpu_util", (), AlertState.FIRING, Level.CRIT, 0.97, OPENED)
+    recovered = Alert("fp1", "gpu_util", (), AlertState.RESOLVED, Level.CRIT, 0.7, OPENED)
+    other = Alert("fp2", "gpu_util", (), AlertState.FIRING, Level.WARN, 0.9, OPENED)
+    entries = [
+        TimelineEntry(42, OPENED + 300, "alert.resolved", "", data=export.observed(recovered)),
+        TimelineEntry(42, OPENED, "alert.fired", "", data=export.observed(fired)),
+        TimelineEntry(42, OPENED + 10, "alert.fired", "", data=export.observed(other)),
+        TimelineEntry(42, OPENED + 20, "note", "no data"),
+    ]
+    assert export.observed_points(entries, "fp1") == ((OPENED, 0.97), (OPENED + 300, 0.7))
+
+
+def test_a_non_finite_value_is_not_recorded():
+    nan = Alert("fp1", "r", (), AlertState.FIRING, Level.WARN, float("nan"), OPENED)
+    assert export.observed(nan) == (("fingerprint", "fp1"),)
+
+
+def test_the_triggering_alert_is_the_first_to_fire_else_the_first_to_start():
+    late = Alert("a", "r", (), AlertState.FIRING, Level.WARN, 1.0, OPENED - 60, fired_at=OPENED)
+    early = Alert("b", "r", (), AlertState.FIRING, Level.WARN, 1.0, OPENED, fired_at=OPENED - 5)
+    pending = Alert("c", "r", (), AlertState.PENDING, Level.WARN, 1.0, OPENED - 90)
+    assert export.triggering_alert([late, early, pending]) == early
+    assert export.triggering_alert([pending]) == pending
+    assert export.triggering_alert([]) is None
+
+
+def test_the_chart_window_runs_from_before_the_incident_to_after_its_end():
+    resolved = incident()  # resolved 900 s after opening
+    assert export.chart_window(resolved, now=OPENED + 99_999) == (OPENED - 900, OPENED + 1200)
+    open_one = Incident(1, "t", Severity.P2, IncidentStatus.TRIGGERED, "node:n1", OPENED, OPENED)
+    assert export.chart_window(open_one, now=OPENED + 60) == (OPENED - 900, OPENED + 60)
+
+
+def test_selector_escapes_label_values_and_matching_series_picks_by_labels():
+    labels = (("node", 'n"1'), ("gpu", "3"))
+    assert export.selector("gpu_util", labels) == 'gpu_util{node="n\\"1",gpu="3"}'
+    assert export.selector("gpu_util", ()) == "gpu_util"
+    series = [
+        ({"node": "n2", "gpu": "3"}, [(2.0, 0.1)]),
+        ({"node": 'n"1', "gpu": "3", "instance": "x"}, [(2.0, 0.9), (1.0, 0.8)]),
+    ]
+    assert export.matching_series(series, labels) == ((1.0, 0.8), (2.0, 0.9))
+    assert export.matching_series(series, (("node", "n9"),)) == ()

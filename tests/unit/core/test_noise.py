@@ -97,19 +97,26 @@ def test_alert_labels_add_alertname_and_level():
 
 
 @pytest.mark.parametrize(
-    ("labels", "key"),
+    ("labels", "group_by", "key"),
     [
-        ({"alertname": "gpu_xid", "node": "n1", "gpu": "3"}, (("node", "n1"),)),
-        ({"alertname": "ttft_high", "deployment": "ds-v3"}, (("deployment", "ds-v3"),)),
-        ({"node": "n1", "deployment": "ds-v3"}, (("node", "n1"), ("deployment", "ds-v3"))),
+        ({"alertname": "gpu_xid", "node": "n1", "gpu": "3"}, None, (("node", "n1"),)),
+        ({"alertname": "ttft_high", "deployment": "ds-v3"}, None, (("deployment", "ds-v3"),)),
+        ({"node": "n1", "deployment": "ds-v3"}, None, (("deployment", "ds-v3"),)),
+        (
+            {"node": "n1", "deployment": "ds-v3"},
+            ("node", "deployment"),
+            (("node", "n1"), ("deployment", "ds-v3")),
+        ),
+        ({"alertname": "ttft_high", "model_name": "m"}, ("node",), (("alertname", "ttft_high"),)),
         (
             {"alertname": "possible_network_partition", "scope": "fleet"},
+            None,
             (("alertname", "possible_network_partition"),),
         ),
     ],
 )
-def test_group_key(labels, key):
-    assert group_key(labels) == key
+def test_group_key__is_the_scope_unless_group_by_names_labels(labels, group_by, key):
+    assert group_key(labels, group_by) == key
 
 
 def test_transitions_within_group_wait_go_out_as_one_group_per_key():

@@ -7,14 +7,20 @@ from bot.core.errors import UserError
 from bot.core.oncall import (
     Layer,
     Override,
+    OverrideKind,
     Restriction,
     Schedule,
+    ScheduleOverride,
     Shift,
     cover,
+    current_shift,
     next_shift,
     on_call,
+    shift_of,
     shifts,
     swap,
+    swapped,
+    with_overrides,
 )
 
 BERLIN = "Europe/Berlin"
@@ -196,3 +202,89 @@ def test_swap_with_oneself_and_empty_overrides_are_refused():
         swap(schedule(weekly()), first=shift, second=shift)
     with pytest.raises(UserError, match="end after it starts"):
         cover(schedule(weekly()), user="bob", start=shift.end, end=shift.start)
+
+
+def test_current_shift_runs_from_now_to_the_handoff_across_a_daylight_saving_change():
+    now = at("2026-03-25T12:00")  # Wednesday; clocks go forward on Sunday 29 March
+    assert current_shift(schedule(weekly()), now=now) == Shift("carol", now, at("2026-03-30T09:00"))
+    assert at("2026-03-30T09:00") - now == (4 * 24 + 21 - 1) * 3600  # one hour less
+
+
+def test_current_shift_is_none_when_nobody_covers_now():
+    assert current_shift(schedule(business_hours()), now=at("2026-01-06T08:00")) is None
+
+
+def test_a_rotation_of_one_is_on_call_until_the_furthest_look_ahead():
+    now = at("2026-01-06T12:00")
+    found = current_shift(schedule(weekly(users=("alice",))), now=now)
+    assert found is not None
+    assert found.user == "alice"
+    assert found.end - now == 512 * 86400
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("alice", ("2026-01-06T12:00", "2026-01-12T09:00")),  # on call now: from now
+        ("bob", ("2026-01-12T09:00", "2026-01-19T09:00")),  # the next turn
+        ("carol", ("2026-01-19T09:00", "2026-01-26T09:00")),
+    ],
+)
+def test_shift_of_a_user_is_the_one_going_on_or_their_next(user, expected):
+    start, end = expected
+    found = shift_of(schedule(weekly()), user=user, now=at("2026-01-06T12:00"))
+    assert found == Shift(user, at(start), at(end))
+
+
+def test_shift_of_someone_never_on_call_is_none():
+    assert shift_of(schedule(weekly()), user="mallory", now=at("2026-01-06T12:00")) is None
+
+
+def test_stored_overrides_lay_over_their_own_schedule_after_the_configured_ones():
+    configured = Override("erin", at("2026-01-06T12:00"), at("2026-01-06T14:00"))
+    plan = schedule(weekly(), overrides=(configured,))
+    stored = [
+        ScheduleOverride(
+            "gpu-primary",
+            Override("frank", at("2026-01-06T13:00"), at("2026-01-06T15:00")),
+            OverrideKind.OVERRIDE,
+            "U0CAROL",
+            0.0,
+        ),
+        ScheduleOverride(
+            "gpu-backup",
+            Override("gina", at("2026-01-06T00:00"), at("2026-01-07T00:00")),
+            OverrideKind.OVERRIDE,
+            "U0CAROL",
+            0.0,
+        ),
+    ]
+    laid = with_overrides(plan, stored)
+    assert laid.overrides == (configured, stored[0].override)
+    assert on_call(laid, now=at("2026-01-06T13:30")) == "frank"
+    assert on_call(laid, now=at("2026-01-06T15:00")) == "alice"
+    assert with_overrides(plan, stored[1:]) is plan
+
+
+def test_an_override_in_local_time_holds_across_the_autumn_change():
+    # 02:00-03:00 happens twice on 25 October in Berlin: a 3-hour override is 3 real hours
+    start = at("2026-10-25T01:00")
+    plan = cover(schedule(weekly()), user="erin", start=start, end=start + 3 * 3600)
+    assert on_call(plan, now=start + 3 * 3600 - 1) == "erin"
+    assert on_call(plan, now=start + 3 * 3600) == "carol"
+    assert datetime.fromtimestamp(start + 3 * 3600, ZoneInfo(BERLIN)).time() == time(3)
+
+
+def test_swapping_the_shift_going_on_now_hands_over_the_rest_of_it():
+    now = at("2026-01-06T12:00")
+    plan = schedule(weekly())
+    alices = shift_of(plan, user="alice", now=now)
+    bobs = shift_of(plan, user="bob", now=now)
+    assert alices is not None
+    assert bobs is not None
+    to_bob, to_alice = swapped(alices, bobs)
+    laid = Schedule(plan.name, plan.layers, (to_bob, to_alice))
+    assert on_call(laid, now=now) == "bob"
+    assert on_call(laid, now=at("2026-01-06T11:59")) == "alice"  # before the swap: unchanged
+    assert on_call(laid, now=at("2026-01-13T12:00")) == "alice"
+    assert current_shift(laid, now=now) == Shift("bob", now, at("2026-01-12T09:00"))

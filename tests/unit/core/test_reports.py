@@ -1,8 +1,21 @@
+from dataclasses import replace
+
 import pytest
 
+from bot.core.alerts import Alert, AlertState, Level
 from bot.core.incidents import Incident, IncidentStatus, Severity
 from bot.core.policy import SeverityPolicy, SlaPolicy
-from bot.core.reports import Figures, availability, figures, report
+from bot.core.reports import (
+    Figures,
+    as_record,
+    availability,
+    compare,
+    duration_text,
+    figures,
+    report,
+    service_of,
+    share_text,
+)
 
 SLA = SlaPolicy(
     (
@@ -82,3 +95,83 @@ def test_a_reopened_incident_is_unresolved_again():
     )
     assert figures([reopened], policy=SLA, end=END).mttr_s is None
     assert dict(availability([reopened], start=START, end=END)) == {"node:a": 0.0}
+
+
+def test_mitigation_restores_service_for_mttr_availability_and_a_mitigate_deadline():
+    mitigated = replace(
+        inc(1, Severity.P1, "node:a", 0, acked=60, status=IncidentStatus.MITIGATED),
+        mitigated_at=600,
+    )
+    assert figures([mitigated], policy=SLA, end=END).mttr_s == 600.0
+    assert dict(availability([mitigated], start=START, end=END)) == {"node:a": 0.94}
+
+
+def test_a_root_cause_deadline_is_met_only_by_resolution():
+    p3 = replace(
+        inc(1, Severity.P3, "node:a", 0, acked=60, status=IncidentStatus.MITIGATED),
+        mitigated_at=600,
+    )
+    assert figures([p3], policy=SLA, end=100_000).resolve_met == 0.0  # 86400 s passed
+
+
+def test_a_merged_duplicate_counts_nowhere():
+    duplicate = replace(inc(9, Severity.P1, "node:z", 100), merged_into=1)
+    result = report([*INCIDENTS, duplicate], policy=SLA, start=START, end=END)
+    assert result.overall.count == 4
+    assert "node:z" not in dict(result.availability)
+
+
+def test_services_group_incidents_and_the_fleet_is_down_when_any_service_is():
+    services = {1: "deepseek", 2: "deepseek", 4: "llama"}
+    result = report(INCIDENTS, policy=SLA, start=START, end=END, services=services)
+    assert dict(result.availability)["deepseek"] == pytest.approx(0.71)
+    assert dict(result.availability)["llama"] == pytest.approx(0.9)
+    # a [100, 3000] and e [0, 500] overlap, then c [9000, 10000]: 4000 s of 10000 down
+    assert result.fleet_availability == pytest.approx(0.6)
+
+
+def test_the_service_is_the_deployment_else_the_group_key():
+    def alert(**labels: str) -> Alert:
+        return Alert("f", "r", tuple(labels.items()), AlertState.FIRING, Level.WARN, 1.0, 0)
+
+    by_node = inc(1, Severity.P1, "node:a", 0)
+    assert service_of(inc(1, Severity.P1, "deployment:deepseek", 0), []) == "deepseek"
+    assert service_of(by_node, [alert(deployment="llama", node="a"), alert(node="a")]) == "llama"
+    assert service_of(by_node, [alert(deployment="llama"), alert(deployment="qwen")]) == "node:a"
+    assert service_of(by_node, []) == "node:a"
+
+
+def test_compare_reports_the_window_and_the_one_before():
+    day = 86400.0
+    incidents = [
+        inc(1, Severity.P2, "node:a", 1 * day, acked=1 * day + 47 * 60, resolved=2 * day),
+        inc(2, Severity.P2, "node:a", 8 * day, acked=8 * day + 8 * 60, resolved=8 * day + 600),
+    ]
+    result = compare(incidents, policy=SLA, days=7, now=14 * day)
+    assert (result.current.start, result.current.end) == (7 * day, 14 * day)
+    assert (result.previous.start, result.previous.end) == (0.0, 7 * day)
+    assert (result.current.overall.mtta_s, result.previous.overall.mtta_s) == (480.0, 2820.0)
+    record = as_record(result)
+    assert record["days"] == 7
+    assert record["current"]["by_severity"]["P2"]["count"] == 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "n/a"),
+        (45, "45 s"),
+        (480, "8 min"),
+        (2820, "47 min"),
+        (9000, "2.5 h"),
+        (3e5, "3.5 d"),
+    ],
+)
+def test_durations_read_in_a_sensible_unit(seconds, text):
+    assert duration_text(seconds, none="n/a") == text
+
+
+def test_shares_read_as_percentages():
+    assert share_text(0.9997, none="n/a", digits=2) == "99.97 %"
+    assert share_text(0.5, none="n/a") == "50 %"
+    assert share_text(None, none="n/a") == "n/a"

@@ -24,6 +24,15 @@ RULE = ThresholdRule(
     group_by=("node", "gpu"),
     summary="GPU {gpu} on {node} at {value:.0%}",
 )
+TTFT = ThresholdRule(
+    name="ttft_p99_high",
+    metric="ttft",
+    warn=0.18,
+    crit=0.25,
+    recover=0.15,
+    group_by=("node", "model_name"),
+    summary="p99 TTFT of {model_name} on {node} is {value:.3f} s",
+)
 EVERYONE = AccessPolicy((("acknowledge", frozenset({"*"})),))
 
 
@@ -32,16 +41,24 @@ class Bot:
         self.store = InMemoryStore()
         self.notifier = FakeNotifier()
         self.clock = FrozenClock()
-        self.engine = AlertEngine(EngineConfig(thresholds=(RULE,)))
+        self.engine = AlertEngine(EngineConfig(thresholds=(RULE, TTFT)))
         self.batches = 0
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store)
 
-    async def push(self, node: str, gpu: str, value: float, *, batch_id: str | None = None):
+    async def push(
+        self,
+        node: str,
+        gpu: str,
+        value: float,
+        *,
+        batch_id: str | None = None,
+        series: SeriesKey | None = None,
+    ):
         self.batches += 1
         self.clock.advance(1)
-        series = SeriesKey.of("util", {"node": node, "gpu": gpu})
+        series = series or SeriesKey.of("util", {"node": node, "gpu": gpu})
         batch = IngestBatch(
             batch_id=batch_id or f"batch-{self.batches:04d}",
             node=node,
@@ -95,6 +112,19 @@ async def test_second_gpu_of_the_same_node_joins_the_open_incident(bot: Bot):
     assert [i.ref for i in bot.notifier.updated] == ["INC-1"]
     with bot.uow() as tx:
         assert len(tx.alerts.for_incident(1)) == 2
+
+
+async def test_a_serving_regression_on_several_nodes_is_one_incident_of_its_model(bot: Bot):
+    for node in ("n1", "n2", "n3"):
+        ttft = SeriesKey.of("ttft", {"node": node, "model_name": "deepseek-v3", "engine": "vllm"})
+        await bot.push(node, "", 0.4, series=ttft)
+    await bot.push("n2", "0", 0.97)  # a GPU of one of those nodes: its own incident
+    assert [(i.ref, i.group_key) for i in list_open(uow=bot.uow)] == [
+        ("INC-2", "node:n2"),
+        ("INC-1", "model:deepseek-v3"),
+    ]
+    with bot.uow() as tx:
+        assert sorted(a.label("node") for a in tx.alerts.for_incident(1)) == ["n1", "n2", "n3"]
 
 
 async def test_recovery_of_every_alert_asks_the_owner_but_does_not_resolve(bot: Bot):

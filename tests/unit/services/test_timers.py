@@ -15,7 +15,7 @@ from bot.core.policy import AccessPolicy
 from bot.services.incidents import acknowledge
 from bot.services.timers import fire_due
 from storage.memory import InMemoryStore, InMemoryUnitOfWork
-from tests.fakes import FakeNotifier, FrozenClock
+from tests.fakes import FakeNotifier, FakeUserGroups, FrozenClock
 
 CONFIG = load_config(None)  # the shipped sla.yaml and escalation.yaml
 ALICE_ALWAYS = Schedule("gpu-primary", (Layer(("U0ALICE",), 7, time(9), "UTC", date(2026, 1, 5)),))
@@ -31,6 +31,7 @@ class World:
         self.notifier = FakeNotifier()
         self.clock = FrozenClock()
         self.opened = self.clock.now()
+        self.groups: FakeUserGroups | None = None  # user groups: none looked up
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store)
@@ -58,12 +59,25 @@ class World:
             sla=CONFIG.sla,
             escalation=CONFIG.escalation,
             schedules={"gpu-primary": ALICE_ALWAYS},
+            groups=self.groups,
         )
 
     async def replies_at(self, at: float) -> list[str]:
         before = len(self.notifier.replies)
         await self.fire(at)
         return [text for _, text in self.notifier.replies[before:]]
+
+    async def acknowledge(self, at: float, user: str = "U0ALICE") -> None:
+        """Acknowledge INC-1 ``at`` seconds after it opened."""
+        self.clock.t = self.opened + at
+        await acknowledge(
+            incident_id=1,
+            user=user,
+            uow=self.uow,
+            notifier=self.notifier,
+            access=EVERYONE,
+            clock=self.clock,
+        )
 
     def timeline(self, incident_id: int = 1) -> list[str]:
         with self.uow() as tx:
@@ -138,15 +152,7 @@ async def test_a_long_outage_pages_each_level_once_and_records_the_missed_rounds
 async def test_acknowledging_stops_the_later_pages_and_the_ack_timers(world: World):
     world.open(Severity.P1)
     await world.fire(0)
-    world.clock.t = world.opened + 60
-    await acknowledge(
-        incident_id=1,
-        user="U0ALICE",
-        uow=world.uow,
-        notifier=world.notifier,
-        access=EVERYONE,
-        clock=world.clock,
-    )
+    await world.acknowledge(60)
 
     assert await world.replies_at(600) == []
     assert await world.replies_at(900) == ["50 % of the restore deadline passed (15 min left)"]

@@ -88,7 +88,7 @@ def test_the_demo_scenario_starts_with_saturation_at_5s_and_has_a_xid_94():
         (
             "- {at: 1s, duration: 1m, node: gpu-node-1, gpu: 0, fault: gpu_saturaton}",
             "scenario s.yaml: entry 1 (gpu_saturaton): field 'fault': unknown fault "
-            "'gpu_saturaton'; expected one of: gpu_memory_leak, gpu_saturation,",
+            "'gpu_saturaton'; expected one of: driver_mismatch, gpu_memory_leak, gpu_saturation,",
         ),
         (
             "- {at: 1s, duration: 1m, node: gpu-node-1, gpu: 0, fault: [xid]}",

@@ -72,7 +72,7 @@ GOOD = "gpu_saturation@20s+120s:node=gpu-node-2,gpu=3"
         (
             f"{GOOD};gpu_saturaton@20s+120s:node=gpu-node-2,gpu=3",
             "fault 2: unknown kind 'gpu_saturaton'; "
-            "expected one of: gpu_memory_leak, gpu_saturation",
+            "expected one of: driver_mismatch, gpu_memory_leak, gpu_saturation",
         ),
         (
             "saturate gpu 3",
