@@ -34,9 +34,7 @@ from agent.simulate.serving import SIMULATED_METRICS
 from agent.source import Source
 from agent.spool import DEFAULT_MAX_BYTES, DiskSpool
 from agent.urgent import UrgentEvents
-from agent.watch import LevelPoller, WatchedLevels
-
-DEFAULT_WATCH_INTERVAL_S = 0.25
+from agent.watch import DEFAULT_WATCH_INTERVAL_S, LevelPoller, WatchedLevels
 
 logger = logging.getLogger(__name__)
 

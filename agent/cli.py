@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry
 
-from agent.bootstrap import DEFAULT_WATCH_INTERVAL_S, AgentParts, LocalSources
+from agent.bootstrap import AgentParts, LocalSources
 from agent.collectors.gpu_node import GpuNodeOptions, gpu_node_source
 from agent.errors import ConfigError
 from agent.exporter import DEFAULT_METRICS_PORT
@@ -38,7 +38,7 @@ from agent.simulate.scenario import load_scenario
 from agent.source import Source
 from agent.spool import DEFAULT_MAX_BYTES
 from agent.urgent import UrgentEvents
-from agent.watch import WATCH_PATH
+from agent.watch import DEFAULT_WATCH_INTERVAL_S, WATCH_PATH
 from agent.wire import INGEST_PATH
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from agent.exporter import Snapshot
 from agent.shipper import Shipper
 from agent.source import Sampler, Source
 from agent.urgent import UrgentEvents
-from agent.watch import WatchedLevels
+from agent.watch import DEFAULT_WATCH_INTERVAL_S, WatchedLevels
 from agent.wire import HEARTBEAT, Batch, NodeEvent, Reading
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class AgentLoop:
         snapshot: Snapshot | None = None,
         silenced: Callable[[str, float], bool] | None = None,
         watched: WatchedLevels | None = None,
-        watch_interval_s: float = 0.25,
+        watch_interval_s: float = DEFAULT_WATCH_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
     ) -> None:

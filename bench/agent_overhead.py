@@ -15,9 +15,10 @@ Measures, in one run:
 - the projected CPU share of one core at 1 Hz and this process's RSS;
 - the whole agent process (``gpuwarden agent``: NVML, host, exporter, shipper with its default
   disk spool, pushing every second to a loopback stand-in of the bot), twice: watched sampling
-  off (``--watch-interval 0``) and on (0.25 s, the shipped utilisation level watched), each
-  over ``--agent-seconds``: CPU share of one core from ``/proc/<pid>/stat``, RSS; against the
-  share that polling ``nvidia-smi`` once a second would take (real GPUs).
+  off (``--watch-interval 0``) and on (each ``--watch-interval``, default the agent's 0.5 s;
+  the shipped utilisation level watched), each over ``--agent-seconds``: CPU share of one core
+  from ``/proc/<pid>/stat``, RSS; against the share that polling ``nvidia-smi`` once a second
+  would take (real GPUs).
 
 With ``--fake-gpus`` the NVML calls are Python functions of the stand-in instead of the C
 library (each costs about as much CPU as a real call's ctypes wrapper); the GPUs have
@@ -48,6 +49,7 @@ from prometheus_client import CollectorRegistry
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.collectors.nvml import NvmlCollector
+from agent.watch import DEFAULT_WATCH_INTERVAL_S
 from bench.agent_process import ProcessCost, fake_nvml, free_port, measure
 
 SMI_FIELDS = (
@@ -181,7 +183,8 @@ def _process_figures(args: argparse.Namespace, smi_cpu_ms: float | None) -> dict
     """The whole agent with watched sampling off, then on, in this run."""
     costs: dict[str, ProcessCost] = {}
     with tempfile.TemporaryDirectory(prefix="gpuwarden-bench-") as scratch:
-        for name, interval in (("watch_off", "0"), ("watch_on", str(args.watch_interval))):
+        runs = [("watch_off", "0")] + [(f"watch_{s:g}s", str(s)) for s in args.watch_interval]
+        for name, interval in runs:
             spool = Path(scratch) / name
             costs[name] = measure(
                 [
@@ -205,19 +208,20 @@ def _process_figures(args: argparse.Namespace, smi_cpu_ms: float | None) -> dict
                 fake_gpus=args.fake_gpus,
                 fake_nvlinks=args.fake_nvlinks,
             )
-    off, on = costs["watch_off"], costs["watch_on"]
-    result: dict[str, object] = {
-        "seconds_each": args.agent_seconds,
-        **{name: asdict(cost) for name, cost in costs.items()},
-        "watch_interval_s": args.watch_interval,
-        "ratio_watch_on_over_off_cpu": round(on.cpu_share_pct / max(off.cpu_share_pct, 1e-9), 2),
-    }
+    off = costs.pop("watch_off")
+    result: dict[str, object] = {"seconds_each": args.agent_seconds, "watch_off": asdict(off)}
+    for name, cost in costs.items():
+        result[name] = asdict(cost)
+        result[f"ratio_{name}_over_off_cpu"] = round(
+            cost.cpu_share_pct / max(off.cpu_share_pct, 1e-9), 2
+        )
     if smi_cpu_ms is not None:
         smi_share = smi_cpu_ms / 10  # one query a second: ms per s → % of one core
-        result |= {
-            "nvidia_smi_once_a_second_cpu_share_pct": round(smi_share, 3),
-            "ratio_smi_over_agent_watch_on": round(smi_share / max(on.cpu_share_pct, 1e-9), 1),
-        }
+        result["nvidia_smi_once_a_second_cpu_share_pct"] = round(smi_share, 3)
+        for name, cost in {"watch_off": off, **costs}.items():
+            result[f"ratio_smi_over_agent_{name}"] = round(
+                smi_share / max(cost.cpu_share_pct, 1e-9), 1
+            )
     return result
 
 
@@ -229,7 +233,13 @@ def main() -> int:
     parser.add_argument("--fake-nvlinks", type=int, default=18)
     parser.add_argument("--agent-seconds", type=float, default=60.0, help="0: skip the process")
     parser.add_argument("--warm-seconds", type=float, default=8.0)
-    parser.add_argument("--watch-interval", type=float, default=0.25)
+    parser.add_argument(
+        "--watch-interval",
+        type=float,
+        nargs="+",
+        default=[DEFAULT_WATCH_INTERVAL_S],
+        help="watched-sampling intervals to run the agent with, besides off",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 

@@ -7,7 +7,7 @@ Three stacks run side by side on loopback, each on its own node names, in one ru
   process posts one batch per node every second, exactly as the agent does (gzip JSON, bearer
   token, heartbeat event, 8 GPUs), each node at its own random phase (``--aligned``: all on the
   same 1 s grid, the worst case); every node keeps pushing, so none goes silent. Like the agent,
-  each node also samples its GPUs every ``--watch-interval`` (the agent's default, 0.25 s) and
+  each node also samples its GPUs every ``--watch-interval`` (default the agent's, 0.5 s) and
   checks them against the levels the bot hands out at ``GET /api/v1/agent/watch``, with the
   agent's own `agent.watch.WatchedLevels`; a crossing is posted at once in its own batch
   (``--watch-interval 0``: off, crossings wait for the next push). Each injection
@@ -58,8 +58,7 @@ import httpx
 import yaml
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from agent.bootstrap import DEFAULT_WATCH_INTERVAL_S
-from agent.watch import WATCH_PATH, WatchedLevels, parse_levels
+from agent.watch import DEFAULT_WATCH_INTERVAL_S, WATCH_PATH, WatchedLevels, parse_levels
 from agent.wire import GPU_UTILIZATION, HEARTBEAT, INGEST_PATH, Batch, NodeEvent, Reading
 
 CRIT = 0.95

@@ -57,11 +57,7 @@ from bot.api.schemas import IngestPayload
 from bot.config.files import load_config
 from bot.core.engine import AlertEngine
 from bot.services.history import SampleHistory
-
-try:  # the service's GC pause around a batch (absent before the ingest fixes)
-    from bot.services.ingest import gc_paused
-except ImportError:  # pragma: no cover
-    from contextlib import nullcontext as gc_paused
+from bot.services.ingest import HeapKeeper, gc_paused
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-ingest-token"
@@ -361,6 +357,7 @@ def inprocess_phase(tmp: Path, args: argparse.Namespace, base_ts: float) -> None
         p = IngestPayload.from_json(zlib.decompress(raw, 16 + zlib.MAX_WBITS), now=now).to_batch()
         history.record(p.samples, p.events)
         engine.observe_batch(node=p.node, samples=p.samples, events=p.events, now=now)
+    HeapKeeper().settle(engine.series_count())  # as the bot does after a fill
     stages = dict.fromkeys(
         ("gunzip", "json.loads", "validate", "to_batch", "history", "engine"), 0.0
     )

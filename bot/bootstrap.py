@@ -46,7 +46,7 @@ from bot.services import remediation, runbooks, silences
 from bot.services.alerting import deliver
 from bot.services.escalation import page_outside
 from bot.services.history import SampleHistory
-from bot.services.oncall import OncallGroup, current_schedules
+from bot.services.oncall import OncallGroup, current_schedules, on_call_lookup
 from bot.services.promql import poll_rules, promql_rules
 from bot.services.remediation import RemediationDeps
 from bot.services.reports import WeeklyReport
@@ -88,7 +88,7 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         ),
         channel=settings.alerts_channel,
         sla=config.sla,
-        schedule=config.schedules[0] if config.schedules else None,
+        on_call=on_call_lookup(uow=uow, schedule=config.schedules[0] if config.schedules else None),
         clock=clock,
         pacer=CountdownPacer(every_s=settings.slack_countdown_interval),
     )
@@ -379,16 +379,24 @@ def _schedule_promql(
     )
 
 
+@dataclass(frozen=True)
+class _Wiring:
+    """What every thread assistant hooks into: Slack, the scheduler, storage and time."""
+
+    app: AsyncApp
+    router: CommandRouter
+    scheduler: IntervalScheduler
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+
 def _triage(
     settings: Settings,
     config: BotConfig,
+    wiring: _Wiring,
     *,
-    app: AsyncApp,
-    router: CommandRouter,
-    scheduler: IntervalScheduler,
-    uow: UnitOfWorkFactory,
     notifier: Notifier,
-    clock: Clock,
+    cluster: KubernetesCluster | None,
 ) -> TriageDeps:
     """LLM triage: its commands, the root-cause assistant for new P1/P2 incidents, its deps.
 
@@ -401,7 +409,7 @@ def _triage(
             model=settings.llm_model,
             api_key=settings.llm_api_key,
             timeout_s=settings.llm_timeout,
-            clock=clock,
+            clock=wiring.clock,
         )
         log.info("LLM triage through %s (model %s)", settings.llm_base_url, settings.llm_model)
     else:
@@ -410,17 +418,25 @@ def _triage(
         summarizer=summarizer,
         history=SampleHistory(),  # recent samples and events: the root-cause evidence window
         watched_metric=metric_watcher(config.engine),
+        cluster=cluster,  # rollout history: the last changes to what the incident touches
         max_tokens=settings.llm_max_tokens,
         max_prompt_chars=settings.llm_max_prompt_chars,
         incident_token_budget=settings.llm_incident_token_budget,
     )
-    register_triage(app, router=router, deps=deps, uow=uow, notifier=notifier, clock=clock)
+    register_triage(
+        wiring.app,
+        router=wiring.router,
+        deps=deps,
+        uow=wiring.uow,
+        notifier=notifier,
+        clock=wiring.clock,
+    )
 
     async def root_cause() -> None:
         """The root-cause assistant for new P1/P2 incidents, once each, off the ingest path."""
-        await auto_root_cause(deps=deps, uow=uow, notifier=notifier, clock=clock)
+        await auto_root_cause(deps=deps, uow=wiring.uow, notifier=notifier, clock=wiring.clock)
 
-    scheduler.every(TICK_S, root_cause, name="root-cause-assistant", first_in=TICK_S)
+    wiring.scheduler.every(TICK_S, root_cause, name="root-cause-assistant", first_in=TICK_S)
     return deps
 
 
@@ -435,42 +451,25 @@ def _thread_assistants(
     notifier: SlackNotifier,
     clock: Clock,
 ) -> TriageDeps:
-    """What helps responders in an incident's thread: LLM triage and the runbook walk-through."""
-    triage = _triage(
-        settings,
-        config,
-        app=app,
-        router=router,
-        scheduler=scheduler,
-        uow=uow,
-        notifier=notifier,
-        clock=clock,
-    )
-    _runbooks(
-        settings,
-        config,
-        app=app,
-        router=router,
-        scheduler=scheduler,
-        uow=uow,
-        notifier=notifier,
-        clock=clock,
-        history=triage.history,
-    )
+    """What helps responders in an incident's thread: LLM triage and the runbook walk-through.
+
+    Both see the one Kubernetes cluster, if any: triage reads its rollout history, runbooks act.
+    """
+    cluster = _cluster(settings, clock)
+    wiring = _Wiring(app=app, router=router, scheduler=scheduler, uow=uow, clock=clock)
+    triage = _triage(settings, config, wiring, notifier=notifier, cluster=cluster)
+    _runbooks(settings, config, wiring, notifier=notifier, cluster=cluster, history=triage.history)
     return triage
 
 
 def _runbooks(
     settings: Settings,
     config: BotConfig,
+    wiring: _Wiring,
     *,
-    app: AsyncApp,
-    router: CommandRouter,
-    scheduler: IntervalScheduler,
-    uow: UnitOfWorkFactory,
     notifier: SlackNotifier,
-    clock: Clock,
     history: SampleHistory,
+    cluster: KubernetesCluster | None,
 ) -> None:
     """Runbook walk-throughs and gated remediation.
 
@@ -479,29 +478,28 @@ def _runbooks(
     kubeconfig; without one, runbooks still run their manual steps and metric probes.
     """
     gated = None
-    cluster = _cluster(settings, clock)
     if cluster is not None:
         policy = load_remediation(settings.config_dir)
         gated = RemediationDeps(
-            uow=uow,
+            uow=wiring.uow,
             cluster=cluster,
             notifier=notifier,
-            clock=clock,
+            clock=wiring.clock,
             roles=policy.roles,
             approvals=policy.approvals,
             guards=policy.guards,
         )
     deps = RunbookDeps(
-        uow=uow,
+        uow=wiring.uow,
         notifier=notifier,
         board=SlackRunbookBoard(
             client=AsyncWebClient(
                 token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
             ),
             outbox=notifier.outbox,
-            clock=clock,
+            clock=wiring.clock,
         ),
-        clock=clock,
+        clock=wiring.clock,
         runbooks=load_runbooks(settings.runbooks_dir),
         remediation=gated,
         metrics=PrometheusMetricsSource(url=settings.prometheus_url)
@@ -509,6 +507,7 @@ def _runbooks(
         else None,
         history=history,
         escalation=config.escalation,
+        sla=config.sla,
     )
     groups = SlackUserGroups(
         client=AsyncWebClient(
@@ -517,7 +516,7 @@ def _runbooks(
         outbox=notifier.outbox,
     )
     roles = gated.roles if gated is not None else load_remediation(settings.config_dir).roles
-    register_runbooks(app, router=router, deps=deps, roles=roles, groups=groups)
+    register_runbooks(wiring.app, router=wiring.router, deps=deps, roles=roles, groups=groups)
 
     recovered = asyncio.Event()
 
@@ -529,7 +528,7 @@ def _runbooks(
         await runbooks.offer_new(deps=deps)
         await runbooks.tick(deps=deps)
 
-    scheduler.every(TICK_S, walk, name="runbooks", first_in=0.0)
+    wiring.scheduler.every(TICK_S, walk, name="runbooks", first_in=0.0)
     if gated is not None:
         remediation_deps = gated
 
@@ -537,7 +536,7 @@ def _runbooks(
             """Requests past their approval deadline expire (and say so in the thread)."""
             await remediation.expire_due(deps=remediation_deps)
 
-        scheduler.every(TIMERS_S * 5, expire, name="remediation-expiry", first_in=TIMERS_S)
+        wiring.scheduler.every(TIMERS_S * 5, expire, name="remediation-expiry", first_in=TIMERS_S)
 
 
 def _cluster(settings: Settings, clock: Clock) -> KubernetesCluster | None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from bot.adapters.prometheus import PrometheusMetricsSource
 from bot.adapters.slack import arguments
 from bot.bootstrap import build_bot
-from bot.config.export import export_prometheus, with_derivations
+from bot.config.export import export_prometheus, exported_rules, with_derivations
 from bot.config.files import load_config, load_engine_config, parse_duration
 from bot.config.runbooks import lint_runbooks
 from bot.config.settings import (
@@ -151,9 +151,11 @@ def configure_rules(parser: argparse.ArgumentParser) -> None:
 def run_rules(args: argparse.Namespace) -> int:
     """Run a ``gpuwarden rules`` command."""
     settings = load_settings(RulesSettings)
-    rules = with_derivations(load_engine_config(settings.config_dir))
+    rules, left_out = exported_rules(load_engine_config(settings.config_dir))
     text = export_prometheus(
-        rules, runbook_base_url=args.runbook_base_url or settings.runbook_base_url
+        rules,
+        runbook_base_url=args.runbook_base_url or settings.runbook_base_url,
+        left_out=left_out,
     )
     if args.output is None:
         sys.stdout.write(text)

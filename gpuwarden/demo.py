@@ -24,7 +24,7 @@ import httpx
 from agent import simulate
 
 # GPU saturation at 5 s, a 50 MiB/min GPU memory leak at 30 s, an XID 94 at 60 s (posted, never
-# paged) and a straggler GPU at 90 s
+# paged), a straggler GPU at 90 s and a traffic surge on a serving node at 150 s (scale out)
 DEMO_SCENARIO = Path(simulate.__file__).parent / "scenarios" / "demo.yaml"
 _COLOURS = {"sandbox": "\033[36m", "bot": "\033[35m", "agent": "\033[33m"}
 _RESET = "\033[0m"
@@ -40,6 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     parser.add_argument("--sandbox-port", type=int, default=8700, help="Slack sandbox port")
     parser.add_argument("--bot-port", type=int, default=8800, help="bot port")
+    parser.add_argument(
+        "--kube-port", type=int, default=8701, help="Kubernetes stand-in port (sandbox)"
+    )
+    parser.add_argument("--llm-port", type=int, default=8702, help="LLM stand-in port (sandbox)")
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -69,11 +73,12 @@ class _Child:
 
 def run(args: argparse.Namespace) -> int:
     """Start every process, wait until they are ready, then supervise until Ctrl-C."""
-    for port in (args.sandbox_port, args.bot_port):
+    for port in (args.sandbox_port, args.bot_port, args.kube_port, args.llm_port):
         if _port_taken(args.host, port):
             print(
                 f"gpuwarden demo: port {port} on {args.host} is already in use; stop what "
-                "listens there or pick another with --sandbox-port / --bot-port",
+                "listens there or pick another with --sandbox-port / --bot-port / --kube-port "
+                "/ --llm-port",
                 file=sys.stderr,
             )
             return 2
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def _children(args: argparse.Namespace) -> list[_Child]:
     sandbox_url = f"http://{args.host}:{args.sandbox_port}"
     bot_url = f"http://{args.host}:{args.bot_port}"
+    kube_url = f"http://{args.host}:{args.kube_port}"
     shared = {
         "GPUWARDEN_SLACK_BOT_TOKEN": f"xoxb-demo-{secrets.token_hex(8)}",
         "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
@@ -113,6 +119,10 @@ def _children(args: argparse.Namespace) -> list[_Child]:
                 args.host,
                 "--port",
                 str(args.sandbox_port),
+                "--kube-port",
+                str(args.kube_port),
+                "--llm-port",
+                str(args.llm_port),
                 "--request-url",
                 f"{bot_url}/slack/events",
             ],
@@ -127,7 +137,7 @@ def _children(args: argparse.Namespace) -> list[_Child]:
                 "GPUWARDEN_PORT": str(args.bot_port),
                 "GPUWARDEN_DATA_DIR": str(args.data_dir),
                 "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-                "GPUWARDEN_KUBE_URL": f"http://{args.host}:8701",
+                "GPUWARDEN_KUBE_URL": kube_url,
                 "GPUWARDEN_KUBE_NAMESPACE": "serving",
             },
         ),
@@ -145,6 +155,11 @@ def _children(args: argparse.Namespace) -> list[_Child]:
                 str(args.nodes),
                 "--gpus-per-node",
                 str(args.gpus_per_node),
+                # the fleet follows the stand-in: an approved scale-out or fail-over shows
+                "--kube-url",
+                kube_url,
+                "--kube-token",
+                shared["GPUWARDEN_KUBE_TOKEN"],
                 *(["--faults", args.faults] if args.faults else ["--scenario", str(DEMO_SCENARIO)]),
             ],
             env,
@@ -188,6 +203,7 @@ def _banner(args: argparse.Namespace) -> None:
         f"  {args.nodes} simulated nodes x {args.gpus_per_node} GPUs report every "
         f"{args.interval:g} s; scheduled faults: {args.faults or DEMO_SCENARIO.name}\n"
         "  Watch #gpu-alerts: an incident appears within about a minute; click Acknowledge.\n"
+        f"  Kubernetes stand-in (the fleet follows it): http://{args.host}:{args.kube_port}\n"
         f"  Bot API: http://{args.host}:{args.bot_port}/docs     Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -110,6 +110,13 @@ class _Table(Generic[K, V]):
         with self._lock:
             return self._committed.get(key)
 
+    def require(self, key: K, missing: str) -> V:
+        """The row with this key; raises NotFound with ``missing`` when there is none."""
+        found = self.get(key)
+        if found is None:
+            raise NotFound(missing)
+        return found
+
     def put(self, key: K, value: V) -> None:
         self._deleted.discard(key)
         self._pending[key] = value
@@ -157,11 +164,7 @@ class MemoryIncidentRepository:
 
     def get(self, incident_id: int) -> Incident:
         """The incident with this id; raises NotFound."""
-        incident = self._table.get(incident_id)
-        if incident is None:
-            msg = f"No incident with id {incident_id}."
-            raise NotFound(msg)
-        return incident
+        return self._table.require(incident_id, f"No incident with id {incident_id}.")
 
     def list(
         self, *, statuses: frozenset[IncidentStatus] | None = None, limit: int = 100
@@ -232,10 +235,7 @@ class MemoryAlertRepository:
 
     def get(self, fingerprint: str) -> Alert:
         """The alert with this fingerprint; raises NotFound."""
-        stored = self._table.get(fingerprint)
-        if stored is None:
-            msg = f"No alert with fingerprint {fingerprint}."
-            raise NotFound(msg)
+        stored = self._table.require(fingerprint, f"No alert with fingerprint {fingerprint}.")
         return stored.alert
 
     def for_incident(self, incident_id: int) -> list[Alert]:
@@ -347,10 +347,7 @@ class MemoryNotificationLedger:
 
     def mark_sent(self, key: str, now: float, *, detail: str = "") -> None:
         """Record that the claimed side effect happened at ``now``."""
-        claimed = self._table.get(key)
-        if claimed is None:
-            msg = f"No notification claimed with key {key}."
-            raise NotFound(msg)
+        claimed = self._table.require(key, f"No notification claimed with key {key}.")
         self._table.put(
             key, replace(claimed, state=NotificationState.SENT, sent_at=now, detail=detail)
         )
@@ -396,11 +393,7 @@ class MemorySilenceRepository:
 
     def get(self, silence_id: str) -> Silence:
         """The silence with this id; raises NotFound."""
-        found = self._table.get(silence_id)
-        if found is None:
-            msg = f"No silence with id {silence_id}."
-            raise NotFound(msg)
-        return found
+        return self._table.require(silence_id, f"No silence with id {silence_id}.")
 
     def list(self, *, ending_after: float | None = None) -> list[Silence]:
         """Newest first; with ``ending_after``, only those that end later than it."""
@@ -502,11 +495,7 @@ class MemoryRunbookRepository:
 
     def get(self, run_id: int) -> RunbookRun:
         """The run with this id; raises NotFound."""
-        run = self._runs.get(run_id)
-        if run is None:
-            msg = f"No runbook run with id {run_id}."
-            raise NotFound(msg)
-        return run
+        return self._runs.require(run_id, f"No runbook run with id {run_id}.")
 
     def for_incident(self, incident_id: int) -> list[RunbookRun]:
         """The runs of one incident, oldest first."""
@@ -557,11 +546,7 @@ class MemoryActionRepository:
 
     def get(self, action_id: int) -> ActionRecord:
         """The request with this id; raises NotFound."""
-        action = self._actions.get(action_id)
-        if action is None:
-            msg = f"No action request with id {action_id}."
-            raise NotFound(msg)
-        return action
+        return self._actions.require(action_id, f"No action request with id {action_id}.")
 
     def save(self, action: ActionRecord, *, expected_version: int) -> bool:
         """Write ``action`` only if the stored version is ``expected_version``."""

@@ -1,12 +1,15 @@
 """The NVML collector: every GPU's readings, time-boxed, with lost and missing GPUs reported.
 
-Each cycle runs in a worker thread (`TimeBox`); if NVML does not answer within `timeout_s`, the
-last good sample is served again with its own timestamps, ``gpuwarden_collect_stale`` is 1, and
-the timeout is counted. A GPU that is lost (or gone from the count) reports
-``gpuwarden_gpu_up 0`` and a ``gpu_lost`` event when the episode begins; with `lost_repeat_s`
-the event repeats that often while the episode lasts (the bot resolves a ``gpu_lost`` alert
-that stops repeating), carrying the episode's start in ``since``. When NVML cannot be used at
-all the collector logs one line and returns nothing, while the other collectors run on.
+Every cycle reads the fast set, every `slow_every`-th cycle the slow set too, and every
+`rare_every`-th slow cycle the rare set (`agent.collectors.nvml_health`): at the defaults, every
+1 s, 6 s and 30 s. Each cycle runs in a worker thread (`TimeBox`); if NVML does not answer
+within `timeout_s`, the last good sample is served again with its own timestamps,
+``gpuwarden_collect_stale`` is 1, and the timeout is counted. A GPU that is lost (or gone from
+the count) reports ``gpuwarden_gpu_up 0`` and a ``gpu_lost`` event when the episode begins; with
+`lost_repeat_s` the event repeats that often while the episode lasts (the bot resolves a
+``gpu_lost`` alert that stops repeating), carrying the episode's start in ``since``. When NVML
+cannot be used at all the collector logs one line and returns nothing, while the other
+collectors run on.
 Errors follow the one policy in `agent.collectors.nvml_calls`. Between cycles, `sample` reads
 only the watched metrics (`agent.watch`) among the fast set, in the same time box, so that a
 crossing leaves at once: one NVML query per GPU for utilisation, one for memory, and so on.
@@ -54,11 +57,14 @@ class NvmlCollector:
         timeout_s: float = 0.5,
         open_timeout_s: float = 10.0,
         slow_every: int = 6,
+        rare_every: int = 5,
         expected_gpus: int | None = None,
         lost_repeat_s: float | None = 60.0,
     ) -> None:
-        if slow_every < 1:
-            raise ValueError(f"slow_every must be at least 1, got {slow_every}")
+        if slow_every < 1 or rare_every < 1:
+            raise ValueError(
+                f"slow_every and rare_every must be at least 1, got {slow_every}, {rare_every}"
+            )
         self.node = node
         self.unavailable: str | None = None
         self._nvml = nvml
@@ -67,6 +73,7 @@ class NvmlCollector:
         self._box = TimeBox(NVML, timeout_s)
         self._open_timeout_s = open_timeout_s
         self._slow_every = slow_every
+        self._rare_every = rare_every
         self._expected_gpus = expected_gpus
         self._session: NvmlSession | None = None
         self._last: NvmlSample | None = None
@@ -195,6 +202,7 @@ class NvmlCollector:
                 self._workloads,
                 expected_gpus=self._expected_gpus,
                 lost_retry_cycles=self._slow_every,
+                rare_every=self._rare_every,
             )
         return self._session
 

@@ -51,6 +51,7 @@ class NvmlSession:
         *,
         expected_gpus: int | None,
         lost_retry_cycles: int,
+        rare_every: int = 1,
     ) -> None:
         self.nvml = nvml
         self.calls = calls
@@ -65,6 +66,8 @@ class NvmlSession:
         self._probes: dict[str, tuple[GpuProbe, GpuHealthProbe]] = {}
         self._lost: dict[str, tuple[str, int]] = {}
         self._cycle = 0
+        self.rare_every = rare_every
+        self._slow_cycles = 0
 
     def open(self) -> None:
         """Initialise NVML, read the versions and enumerate the GPUs.
@@ -101,10 +104,12 @@ class NvmlSession:
             self.open()
         self._cycle += 1
         self._recount()
+        rare = slow and self._slow_cycles % self.rare_every == 0
+        self._slow_cycles += slow
         readings: list[Reading] = []
         down: dict[str, Down] = {}
         for gpu in self.gpus:
-            reason = self._read_gpu(gpu, now, slow, readings)
+            reason = self._read_gpu(gpu, now, (slow, rare), readings)
             if reason is not None:
                 down[gpu.uuid] = Down(gpu.labels(), reason)
         down.update(self._missing())
@@ -127,13 +132,18 @@ class NvmlSession:
                 continue
         return readings
 
-    def _read_gpu(self, gpu: GpuIdentity, now: float, slow: bool, out: list[Reading]) -> str | None:
+    def _read_gpu(
+        self, gpu: GpuIdentity, now: float, cadence: tuple[bool, bool], out: list[Reading]
+    ) -> str | None:
         lost = self._lost.get(gpu.uuid)
         if lost is not None and (self._cycle - lost[1]) % self.lost_retry_cycles != 0:
             return lost[0]
         probe, health = self._probes[gpu.uuid]
+        slow, rare = cadence
         try:
-            readings = probe.fast(now) + (health.slow(now, self.versions) if slow else [])
+            readings = probe.fast(now)
+            if slow:
+                readings += health.slow(now, self.versions, rare=rare)
         except GpuLost as exc:
             self._lost.setdefault(gpu.uuid, (exc.reason, self._cycle))
             return exc.reason

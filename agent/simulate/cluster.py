@@ -7,7 +7,8 @@ background thread, and turns what it finds into a `Placement` per node (`cluster
 - the Service's selector decides which pods take traffic (the blue/green colour);
 - a node serves with the Ready pods selected that run on it, while it is Ready and schedulable
   (a cordoned or drained node goes idle); each pod covers its ``nvidia.com/gpu`` limit of the
-  node's GPUs, from GPU 0 on;
+  node's GPUs, from GPU 0 on; selected pods that are not Ready (a broken release crash-looping)
+  are counted as `Placement.crashing`;
 - each replica's traffic is the traffic the fleet was sized for (the replicas serving at the first
   read) shared among the replicas serving now;
 - the image of a node's pod is the replica's image (the fleet slows an image it knows as slow).
@@ -89,25 +90,24 @@ def cluster_view(
         if _ready(node) and not (node.get("spec") or {}).get("unschedulable")
     }
     by_node: dict[str, list[Object]] = {}
+    crashing: dict[str, list[Object]] = {}
     for pod in pods:
         node = (pod.get("spec") or {}).get("nodeName")
-        if (
-            isinstance(node, str)
-            and node in serving_nodes
-            and _selected(pod, selector)
-            and _ready(pod)
-        ):
-            by_node.setdefault(node, []).append(pod)
+        if isinstance(node, str) and node in serving_nodes and _selected(pod, selector):
+            (by_node if _ready(pod) else crashing).setdefault(node, []).append(pod)
     replicas = sum(len(found) for found in by_node.values())
     scale = (reference or replicas) / replicas if replicas else 1.0
     placements = {}
-    for node, found in by_node.items():
-        containers = (found[0].get("spec") or {}).get("containers") or [{}]
+    for node in by_node.keys() | crashing.keys():
+        ready, down = by_node.get(node, []), crashing.get(node, [])
+        first = (ready or down)[0]
+        containers = (first.get("spec") or {}).get("containers") or [{}]
         placements[node] = Placement(
-            pods=len(found),
+            pods=len(ready),
             image=str(containers[0].get("image", "")),
             load_scale=scale,
-            gpus_per_pod=_gpus(found[0]),
+            gpus_per_pod=_gpus(first),
+            crashing=len(down),
         )
     return ClusterView(placements, replicas)
 
@@ -191,7 +191,13 @@ class ClusterFollower:
         return True
 
     def start(self) -> None:
-        """Read now, then every `poll_s` seconds in a daemon thread."""
+        """Read now, before returning, then every `poll_s` seconds in a daemon thread.
+
+        The first read is synchronous so that the fleet's first collection already serves what
+        the cluster runs: a collection before it would serve as unmanaged (another image), and the
+        change to the cluster's image would look like a deploy.
+        """
+        self.refresh()
         self._polling.start()
 
     def close(self) -> None:

@@ -57,7 +57,8 @@ class NodeLoad:
     `demand` is the share of one replica's capacity its traffic asks for (above 1: more than it
     can serve, so requests queue); `serving` says whether the node serves traffic at all (a
     cordoned or drained node, or one without a pod of the serving deployment, does not). `image`
-    is the serving container's image and `ttft_factor` what it does to the first-token latency.
+    is the serving container's image and `ttft_factor` what it does to the first-token latency;
+    `crash_looping` says that the pods the Service routes to on the node never turn ready.
     `cuda_driver` is the CUDA version the driver supports and `cuda_required` what the serving
     image needs; `output_drift` is the KL divergence of the model's outputs from its reference.
     """
@@ -70,6 +71,7 @@ class NodeLoad:
     cuda_driver: float = 0.0
     cuda_required: float = 0.0
     output_drift: float = 0.0
+    crash_looping: bool = False
 
     @property
     def cuda_compatible(self) -> bool:

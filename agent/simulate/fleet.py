@@ -109,13 +109,15 @@ class Placement:
     Each pod is a replica whose traffic keeps `gpus_per_pod` GPUs busy.
 
     `load_scale` is the replica count the traffic was sized for over the replicas serving now
-    (4 replicas scaled out to 6: 2/3 of the traffic each).
+    (4 replicas scaled out to 6: 2/3 of the traffic each). `crashing` counts the pods the
+    Service routes to on the node that are not ready (a broken release crash-looping).
     """
 
     pods: int = 1
     image: str = DEFAULT_IMAGE
     load_scale: float = 1.0
     gpus_per_pod: int | None = None  # None: the pods keep every GPU of the node busy
+    crashing: int = 0
 
     def busy_gpus(self, gpus: int) -> int:
         """Return how many of a node's `gpus` the pods keep busy (GPU 0 on)."""
@@ -373,6 +375,7 @@ class SimulatedNode:
             driver_version=DRIVER_VERSION,
             cuda_driver=CUDA_DRIVER,
             cuda_required=CUDA_REQUIRED,
+            crash_looping=placement.pods == 0 and placement.crashing > 0,
         )
         events: list[NodeEvent] = []
         for fault, ctx in self._contexts(self._node_faults, -1, offset, now, None):

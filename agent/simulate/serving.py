@@ -10,9 +10,12 @@ engine's signals, named as the serving collector forwards vLLM's::
                      steeply (queueing), GPU utilisation ~0.97
 
 `ttft_factor` (a slower release) multiplies the first-token latencies; a replica that does not
-serve (`serving` false, or a CUDA runtime its driver cannot run) runs no requests. Beside the
-engine's readings each node reports ``gpuwarden_serving_info{image, version}`` (1), whose change
-is a ``deploy`` event.
+serve (`serving` false, or a CUDA runtime its driver cannot run) runs no requests. As the serving
+collector does, each node reports ``gpuwarden_serving_up{target}``: 1 while the engine runs (also
+when the Service sends it no traffic), 0 while it crash-loops: on a CUDA runtime its driver cannot
+run, or as a release whose pods the Service routes to never turn ready. Beside the engine's
+readings each node reports ``gpuwarden_serving_info{image, version}`` (1), whose change is a
+``deploy`` event.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from agent.collectors.serving import (
     PREEMPTIONS,
     REQUESTS_RUNNING,
     REQUESTS_WAITING,
+    SERVING_UP,
     TTFT,
 )
 from agent.exporter import MetricInfo
@@ -140,6 +144,9 @@ class SimulatedServing:
             GENERATION_THROUGHPUT: round(_TOKENS_PER_S * min(demand, 1.0) / itl_factor, 1),
         }
         out = [Reading(metric, self.labels, now, value) for metric, value in values.items()]
+        # the engine starts, whether or not it gets traffic, unless it crash-loops
+        up = float(load.cuda_compatible and not load.crash_looping)
+        out.append(Reading(SERVING_UP, {"target": self.labels["target"]}, now, up))
         if running:
             out.extend(self._percentiles(TTFT, ttft_p99, now))
             out.extend(self._percentiles(ITL, itl_p99, now))

@@ -31,6 +31,7 @@ from bot.core.errors import NotFound
 from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.services import ingest as ingest_service
 from bot.services.history import SampleHistory
+from bot.services.ingest import HeapKeeper
 from bot.services.watch import WATCH_REFRESH_S, watched_rules
 
 
@@ -53,6 +54,7 @@ class ApiDeps:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     routers: tuple[APIRouter, ...] = ()  # feature routes bound by bootstrap (exports, reports)
     history: SampleHistory | None = None  # recent samples for root-cause evidence (triage)
+    heap: HeapKeeper = field(default_factory=HeapKeeper)  # gc.freeze after start-up and fills
 
 
 def create_app(deps: ApiDeps) -> FastAPI:
@@ -62,6 +64,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if deps.on_startup is not None:
             await deps.on_startup()
+        deps.heap.settle(deps.engine.series_count())  # what start-up built lives on: freeze it
         yield
         if deps.on_shutdown is not None:
             await deps.on_shutdown()
@@ -114,6 +117,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
             notifier=deps.notifier,
             clock=deps.clock,
             history=deps.history,
+            heap=deps.heap,
         )
         batches.labels("duplicate" if result.duplicate else "accepted").inc()
         samples.inc(result.accepted_samples)

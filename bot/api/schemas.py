@@ -22,6 +22,10 @@ _FAR_FROM_NOW = (
     "check the agent host's clock"
 )
 _NODE_LABEL = "the 'node' label is set by the bot from the batch's 'node'; remove it"
+# One key object per series across batches: the alert engine's per-series lookups then match on
+# identity instead of comparing labels. Bounded: when full it starts again (keys stay correct).
+_SERIES_KEYS: dict[SeriesKey, SeriesKey] = {}
+MAX_SERIES_KEYS = 1_000_000
 
 
 class SampleIn(BaseModel):
@@ -101,7 +105,9 @@ class IngestPayload(BaseModel):
                 raw = (s.metric, tuple(s.labels.items()))
                 key = keys.get(raw)
                 if key is None:
-                    key = keys[raw] = SeriesKey.of(s.metric, {**s.labels, "node": self.node})
+                    key = keys[raw] = _shared(
+                        SeriesKey.of(s.metric, {**s.labels, "node": self.node})
+                    )
                 samples.append(Sample(key, s.ts, s.value))
         return IngestBatch(
             batch_id=self.batch_id,
@@ -120,6 +126,13 @@ class IngestPayload(BaseModel):
                 for e in self.events
             ),
         )
+
+
+def _shared(key: SeriesKey) -> SeriesKey:
+    """The key object earlier batches used for this series (``key`` itself if none)."""
+    if len(_SERIES_KEYS) >= MAX_SERIES_KEYS:
+        _SERIES_KEYS.clear()
+    return _SERIES_KEYS.setdefault(key, key)
 
 
 def _value_error(

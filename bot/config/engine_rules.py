@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.anomaly import DEFAULT_ALERT_THRESHOLD
-from bot.core.anomaly_rules import AnomalyRule, DerivedRule
+from bot.core.anomaly_rules import AnomalyRule
+from bot.core.derived_rules import KINDS, DerivedRule
 from bot.core.incidents import Severity
 
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -41,16 +42,27 @@ class AnomalyRuleSpec(BaseModel):
 
 
 class DerivedRuleSpec(BaseModel):
-    """One ``type: derived`` entry: samples of ``metric`` become samples of ``output``."""
+    """One ``type: derived`` entry: samples of ``metric`` become samples of ``output``.
+
+    The kinds are those of :mod:`bot.core.derived_rules` (which says what each reads and writes).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=_NAME)
     type: Literal["derived"]
-    kind: Literal["leak_rate"]  # one entry per bot.core.anomaly_rules.DERIVATIONS
+    kind: str
     metric: str
     output: str = Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
     match: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            msg = f"one of {', '.join(KINDS)}"
+            raise ValueError(msg)
+        return kind
 
     def to_rule(self) -> DerivedRule:
         """The pure rule value."""

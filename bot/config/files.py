@@ -37,7 +37,7 @@ from bot.core.matchers import Matcher
 from bot.core.oncall import Layer, Override, Restriction, Schedule
 from bot.core.policy import AccessPolicy, SeverityPolicy, SlaPolicy
 from bot.core.silences import MaintenanceWindow
-from bot.core.thresholds import ThresholdRule
+from bot.core.thresholds import ORDER, Direction, ThresholdRule
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -91,6 +91,7 @@ class ThresholdRuleSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: Literal["threshold"]
     metric: str
+    direction: Direction = Direction.ABOVE  # before the values: their check reads it
     warn: float
     crit: float
     recover: float
@@ -100,6 +101,28 @@ class ThresholdRuleSpec(_Strict):
     severity: _Severities = Field(default_factory=_Severities)
     summary: str = "{metric} at {value:.2f} on {labels}"
     query: str | None = None
+
+    @field_validator("crit", "recover")
+    @classmethod
+    def _ordered(cls, value: float, info: ValidationInfo) -> float:
+        """Crit at or beyond warn, recover strictly on the good side of it (see ORDER)."""
+        data, name = info.data, info.field_name
+        warn, direction = data.get("warn"), data.get("direction", Direction.ABOVE)
+        if warn is None:  # warn itself is invalid: reported on its own
+            return value
+        above = direction is Direction.ABOVE
+        if name == "crit":
+            ordered = value >= warn if above else value <= warn
+        else:
+            ordered = value < warn if above else value > warn
+        if not ordered:
+            hint = "; set `direction: below` where lower is worse" if above else ""
+            msg = (
+                f"rule {data.get('name')!r}: expected {ORDER[direction]} (direction: "
+                f"{direction}), got {name}={value} with warn={warn}{hint}"
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("query")
     @classmethod
@@ -129,6 +152,7 @@ class ThresholdRuleSpec(_Strict):
             severity_crit=self.severity.crit,
             summary=self.summary,
             query=self.query,
+            direction=self.direction,
         )
 
 
@@ -153,15 +177,9 @@ class RulesFile(_Strict):
 
     @field_validator("rules")
     @classmethod
-    def _ordered_thresholds(cls, rules: list[RuleSpec]) -> list[RuleSpec]:
+    def _unique_names(cls, rules: list[RuleSpec]) -> list[RuleSpec]:
         names = [r.name for r in rules]
         for rule in rules:
-            if isinstance(rule, ThresholdRuleSpec) and not rule.recover < rule.warn <= rule.crit:
-                msg = (
-                    f"rule {rule.name!r}: expected recover < warn <= crit, got recover="
-                    f"{rule.recover}, warn={rule.warn}, crit={rule.crit}"
-                )
-                raise ValueError(msg)
             if names.count(rule.name) > 1:
                 msg = f"rule name {rule.name!r} is used more than once; names must be unique"
                 raise ValueError(msg)

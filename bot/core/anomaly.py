@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 
 DEFAULT_ALERT_THRESHOLD = 0.9
 """Alert at score >= 0.9: |z| >= 3 * sqrt(ln 10) ≈ 4.55 robust sigmas against both baselines."""
@@ -60,6 +61,25 @@ DEFAULT_ALERT_THRESHOLD = 0.9
 _SIGMA_PER_ABS_DEV = math.sqrt(math.pi / 2)  # sigma / E|x - mean| for a normal distribution
 _SIGMA_PER_MAD = 1.4826  # sigma / median|x - median| for a normal distribution
 _Q_OVERFLOW = 1e150  # (z / z_scale) beyond this would overflow when squared; the score is 1
+# Per-step coefficients by (configuration, dt): agents push at a fixed interval, so detectors of
+# one configuration share a handful of these instead of recomputing them every sample.
+_MAX_STEPS = 4096  # distinct (configuration, dt) pairs kept; more clears the table
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a step of ``dt`` seconds means for one configuration: sigma stretch, EWMA weights."""
+
+    dt: float
+    stretch: float
+    fast: float
+    scale: float
+    season: float
+    slow: float
+
+
+_STEPS: dict[tuple[float, ...], _Step] = {}
+_NO_STEP = _Step(dt=math.nan, stretch=1.0, fast=0.0, scale=0.0, season=0.0, slow=0.0)  # NaN: no dt
 
 
 class AnomalyDetector:
@@ -109,10 +129,12 @@ class AnomalyDetector:
         "_season_weight",
         "_slow",
         "_slow_tau",
+        "_step",
         "_warm",
         "_warmup",
         "_z_scale",
     )
+    _step: _Step  # the coefficients of the last step's dt
     _warm: list[float] | None  # warm-up samples; None once warmed up
     _last_ts: float
     _score: float
@@ -189,6 +211,7 @@ class AnomalyDetector:
         self._season = [0.0] * buckets
         self._season_dev = [0.0] * buckets
         self._season_weight = [0.0] * buckets
+        self._step = _NO_STEP
         self._reset()
 
     def update(self, timestamp: float, value: float) -> float:
@@ -200,12 +223,15 @@ class AnomalyDetector:
             return self._score
         dt = timestamp - self._last_ts
         if dt <= 0:  # out of order or repeated: score it, learn nothing
-            z_fast, z_season, _, _, _ = self._residuals(timestamp, value, 0.0)
+            z_fast, z_season, _, _, _ = self._residuals(timestamp, value, 1.0)
             self._score = self._squash(min(z_fast, z_season))
             return self._score
-        z_fast, z_season, r_fast, r_season, bucket = self._residuals(timestamp, value, dt)
+        step = self._step
+        if step.dt != dt:
+            step = self._step = self._step_for(dt)
+        z_fast, z_season, r_fast, r_season, bucket = self._residuals(timestamp, value, step.stretch)
         self._score = self._squash(min(z_fast, z_season))
-        self._learn(dt, value, z_fast=z_fast, r_fast=r_fast, r_season=r_season, bucket=bucket)
+        self._learn(step, value, z_fast=z_fast, r_fast=r_fast, r_season=r_season, bucket=bucket)
         self._last_ts = timestamp
         return self._score
 
@@ -216,7 +242,7 @@ class AnomalyDetector:
         if self._warm is not None:
             return 0.0
         dt = max(timestamp - self._last_ts, 0.0)
-        z_fast, z_season, _, _, _ = self._residuals(timestamp, value, dt)
+        z_fast, z_season, _, _, _ = self._residuals(timestamp, value, self._stretch(dt))
         return self._squash(min(z_fast, z_season))
 
     @property
@@ -253,12 +279,15 @@ class AnomalyDetector:
         self._warm = None
 
     def _residuals(
-        self, timestamp: float, value: float, dt: float
+        self, timestamp: float, value: float, stretch: float
     ) -> tuple[float, float, float, float, int]:
-        """The z and residual against the recent level and the seasonal profile; the bucket."""
+        """The z and residual against the recent level and the seasonal profile; the bucket.
+
+        ``stretch`` widens the recent level's sigma for the time since the last sample.
+        """
         floor = max(self._min_scale, self._rel_min_scale * abs(self._fast))
         r_fast = value - self._fast
-        sigma_fast = max(self._fast_sigma, floor) * math.sqrt(1.0 + dt / self._fast_tau)
+        sigma_fast = max(self._fast_sigma, floor) * stretch
         z_fast = abs(r_fast) / sigma_fast
         weights = self._season_weight
         bucket = int((timestamp + self._phase) % self._period / self._bucket_s) % len(weights)
@@ -287,15 +316,51 @@ class AnomalyDetector:
         """How much a sample covering ``dt`` seconds weighs in an EWMA with time constant tau."""
         return min(-math.expm1(-dt / tau), self._max_weight)
 
+    def _stretch(self, dt: float) -> float:
+        """How much ``dt`` seconds since the last sample widen the recent level's sigma."""
+        return math.sqrt(1.0 + dt / self._fast_tau)
+
+    def _step_for(self, dt: float) -> _Step:
+        """The coefficients of a step of ``dt`` seconds (shared by detectors configured alike)."""
+        key = (
+            dt,
+            self._fast_tau,
+            self._scale_tau,
+            self._slow_tau,
+            self._season_tau,
+            self._bucket_s,
+            self._max_weight,
+        )
+        step = _STEPS.get(key)
+        if step is None:
+            if len(_STEPS) >= _MAX_STEPS:
+                _STEPS.clear()
+            step = _STEPS[key] = _Step(
+                dt=dt,
+                stretch=self._stretch(dt),
+                fast=self._weight(dt, self._fast_tau),
+                scale=self._weight(dt, self._scale_tau),
+                season=self._weight(min(dt, self._bucket_s), self._season_tau),
+                slow=self._weight(dt, self._slow_tau),
+            )
+        return step
+
     def _learn(
-        self, dt: float, value: float, *, z_fast: float, r_fast: float, r_season: float, bucket: int
+        self,
+        step: _Step,
+        value: float,
+        *,
+        z_fast: float,
+        r_fast: float,
+        r_season: float,
+        bucket: int,
     ) -> None:
         """Move both baselines towards the sample, Huber-clipped; adopt sustained shifts."""
         k = self._huber_k
         floor = max(self._min_scale, self._rel_min_scale * abs(self._fast))
-        limit = k * max(self._fast_sigma, floor) * math.sqrt(1.0 + dt / self._fast_tau)
-        self._fast += self._weight(dt, self._fast_tau) * max(-limit, min(r_fast, limit))
-        self._fast_sigma += self._weight(dt, self._scale_tau) * (
+        limit = k * max(self._fast_sigma, floor) * step.stretch
+        self._fast += step.fast * max(-limit, min(r_fast, limit))
+        self._fast_sigma += step.scale * (
             _SIGMA_PER_ABS_DEV * min(abs(r_fast), limit) - self._fast_sigma
         )
         # the profile learns all but outliers against the recent level (those it learns clipped)
@@ -305,14 +370,14 @@ class AnomalyDetector:
         cap = k * max(sigma, floor) if z_fast > k else math.inf
         error = max(-cap, min(r_season, cap))
         deviation = min(abs(r_season if seen > 0.0 else r_fast), cap)
-        weight = self._weight(min(dt, self._bucket_s), self._season_tau)
+        weight = step.season
         keep = 1.0 - weight
         self._season[bucket] = keep * self._season[bucket] + weight * (offset + error)
         self._season_dev[bucket] = (
             keep * self._season_dev[bucket] + weight * _SIGMA_PER_ABS_DEV * deviation
         )
         self._season_weight[bucket] = keep * seen + weight
-        self._slow += self._weight(dt, self._slow_tau) * error
+        self._slow += step.slow * error
         self._track_run(value, r_fast, z_fast)
         state = self._fast + self._fast_sigma + self._slow + self._season[bucket]
         if not math.isfinite(state + self._season_dev[bucket]):

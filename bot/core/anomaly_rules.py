@@ -1,21 +1,18 @@
-"""Anomaly rules and derived-signal rules: the streaming detectors behind rules.yaml.
+"""Anomaly rules: the streaming detectors behind rules.yaml's ``type: anomaly`` entries.
 
-* An :class:`AnomalyRule` keeps one :class:`~bot.core.anomaly.AnomalyDetector` per series and
-  fires when the score stays at or above ``threshold`` for ``for_samples`` consecutive samples;
-  it resolves once the score falls to ``recover`` or below.
-* A :class:`DerivedRule` turns the samples of one metric into samples of a new metric (a leak
-  rate in bytes per minute, say) that threshold rules then watch like any other series.
+An :class:`AnomalyRule` keeps one :class:`~bot.core.anomaly.AnomalyDetector` per series and fires
+when the score stays at or above ``threshold`` for ``for_samples`` consecutive samples; it
+resolves once the score falls to ``recover`` or below. (Derived signals, which turn one metric
+into another for threshold rules, are in :mod:`bot.core.derived_rules`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from bot.core.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind, fingerprint
 from bot.core.anomaly import DEFAULT_ALERT_THRESHOLD, AnomalyDetector
-from bot.core.derived import LeakRate
 from bot.core.incidents import Severity
 from bot.core.signals import Sample, SeriesKey
 
@@ -71,30 +68,45 @@ class _AnomalyState:
 
 
 class AnomalyEvaluator:
-    """Runs every anomaly rule over a stream of samples; deterministic, no I/O."""
+    """Runs every anomaly rule over a stream of samples; deterministic, no I/O.
+
+    The first sample of a series settles which rules watch it, each with its own detector state;
+    later samples of the series go straight to those states.
+    """
 
     def __init__(self, rules: tuple[AnomalyRule, ...]) -> None:
         self._rules = rules
         self._by_metric = _by_metric(rules)
-        self._states: dict[tuple[str, SeriesKey], _AnomalyState] = {}
+        self._plans: dict[SeriesKey, tuple[tuple[AnomalyRule, _AnomalyState], ...]] = {}
 
     def observe(self, sample: Sample) -> list[AlertTransition]:
         """Score one sample against each rule that watches it."""
+        plan = self._plans.get(sample.series)
+        if plan is None:
+            plan = self._plans[sample.series] = tuple(
+                (rule, _AnomalyState(AnomalyDetector()))
+                for rule in self._by_metric.get(sample.series.metric, ())
+                if rule.applies_to(sample)
+            )
         out = []
-        for rule in self._by_metric.get(sample.series.metric, ()):
-            if rule.applies_to(sample):
-                transition = self._step(rule, sample)
-                if transition is not None:
-                    out.append(transition)
+        for rule, state in plan:
+            transition = self._step(rule, state, sample)
+            if transition is not None:
+                out.append(transition)
         return out
 
     def firing(self) -> tuple[Alert, ...]:
         """Alerts currently firing."""
         return tuple(
             s.alert
-            for s in self._states.values()
+            for plan in self._plans.values()
+            for _, s in plan
             if s.alert is not None and s.alert.state is AlertState.FIRING
         )
+
+    def series_count(self) -> int:
+        """Series seen so far."""
+        return len(self._plans)
 
     def owns(self, rule: str) -> bool:
         """Whether ``rule`` is one of this evaluator's rules."""
@@ -104,11 +116,8 @@ class AnomalyEvaluator:
         """The P-level of a rule's alerts."""
         return next(r.severity for r in self._rules if r.name == rule)
 
-    def _step(self, rule: AnomalyRule, sample: Sample) -> AlertTransition | None:
-        key = (rule.name, sample.series)
-        state = self._states.get(key)
-        if state is None:
-            state = self._states[key] = _AnomalyState(AnomalyDetector())
+    @staticmethod
+    def _step(rule: AnomalyRule, state: _AnomalyState, sample: Sample) -> AlertTransition | None:
         score = state.detector.update(sample.ts, sample.value)
         state.above = state.above + 1 if score >= rule.threshold else 0
         labels = sample.series.labels
@@ -138,49 +147,3 @@ class AnomalyEvaluator:
             )
             return AlertTransition(TransitionKind.RESOLVED, state.alert, sample.ts)
         return None
-
-
-class Derivation(Protocol):
-    """An incremental calculator: ``update(ts, value)`` → derived value or None (warming up)."""
-
-    def update(self, timestamp: float, value: float) -> float | None:
-        """Feed one sample; return the derived value, if there is one yet."""
-        ...
-
-
-DERIVATIONS: dict[str, Callable[[], Derivation]] = {"leak_rate": LeakRate}
-
-
-@dataclass(frozen=True, slots=True)
-class DerivedRule:
-    """Samples of ``metric`` become samples of ``output`` through a derivation (``kind``)."""
-
-    name: str
-    kind: str
-    metric: str
-    output: str
-    match: tuple[tuple[str, str], ...] = ()
-
-
-class Derivations:
-    """Feeds samples to one calculator per (rule, series) and emits the derived samples."""
-
-    def __init__(self, rules: tuple[DerivedRule, ...]) -> None:
-        self._rules = rules
-        self._by_metric = _by_metric(rules)
-        self._calculators: dict[tuple[str, SeriesKey], Derivation] = {}
-
-    def feed(self, sample: Sample) -> list[Sample]:
-        """Derived samples computed from this one (none while a calculator warms up)."""
-        out = []
-        for rule in self._by_metric.get(sample.series.metric, ()):
-            if not _matches(sample, rule.metric, rule.match):
-                continue
-            key = (rule.name, sample.series)
-            calculator = self._calculators.get(key)
-            if calculator is None:
-                calculator = self._calculators[key] = DERIVATIONS[rule.kind]()
-            value = calculator.update(sample.ts, sample.value)
-            if value is not None:
-                out.append(Sample(SeriesKey(rule.output, sample.series.labels), sample.ts, value))
-        return out

@@ -18,6 +18,8 @@ Units and the seed's thresholds:
 - :class:`RecallDrop` and :class:`ThroughputDrop` return the fractional drop (0.4 = 40 % below
   the baseline, never negative); the seed's P2 is "performance down > 30 %"
   (:data:`THROUGHPUT_DROP_P2`).
+- :class:`CounterRate` returns a counter's increase per second (seconds of CPU pressure per
+  second: the seed's "CPU wait > 50 ms" is :data:`CPU_WAIT_THRESHOLD` = 0.05).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ LEAK_RECOVER_BYTES_PER_MIN = 5 * MIB
 KL_DRIFT_THRESHOLD = 0.1
 LOSS_FLUCTUATION_THRESHOLD = 0.05
 THROUGHPUT_DROP_P2 = 0.30
+CPU_WAIT_THRESHOLD = 0.05
 
 _TRUSTED_WEIGHT = -math.expm1(-1.0)  # an EWMA's weight after one time constant
 
@@ -385,3 +388,46 @@ class ThroughputDrop:
         self._level[bucket] += b * (throughput - self._level[bucket])
         self._weight[bucket] += b * (1.0 - self._weight[bucket])
         return self._drop
+
+
+class CounterRate:
+    """Per-second increase of a counter over the last ``window_s`` (as PromQL's ``rate``).
+
+    A fall of the counter is a reset (the process restarted from 0): the value before it is
+    carried over, so the increase is never negative. Points are kept at least ``window_s / 64``
+    apart (at most 65 per series) plus the latest; ``None`` until they span half the window.
+    """
+
+    __slots__ = ("_gap", "_last", "_offset", "_points", "_raw", "_window")
+
+    def __init__(self, *, window_s: float = 60.0) -> None:
+        _positive("CounterRate", window_s=window_s)
+        self._window = window_s
+        self._gap = window_s / 64
+        self._points: deque[tuple[float, float]] = deque()  # (ts, counter with resets undone)
+        self._last: tuple[float, float] | None = None
+        self._raw = math.nan
+        self._offset = 0.0
+
+    def update(self, timestamp: float, value: float) -> float | None:
+        """Add one counter reading; its rate per second, or None until half the window."""
+        last = self._last
+        if (
+            math.isfinite(timestamp)
+            and math.isfinite(value)
+            and (last is None or timestamp > last[0])
+        ):
+            if value < self._raw:
+                self._offset += self._raw
+            self._raw = value
+            last = self._last = (timestamp, value + self._offset)
+            points = self._points
+            if not points or timestamp - points[-1][0] >= self._gap:
+                points.append(last)
+            while timestamp - points[0][0] > self._window:
+                points.popleft()
+        if last is None or not self._points:
+            return None
+        first = self._points[0]
+        span = last[0] - first[0]
+        return (last[1] - first[1]) / span if span >= self._window / 2 else None

@@ -21,8 +21,9 @@ from bot.core.absence import (
     AbsenceTracker,
 )
 from bot.core.alerts import Alert, AlertTransition
-from bot.core.anomaly_rules import AnomalyEvaluator, AnomalyRule, Derivations, DerivedRule
+from bot.core.anomaly_rules import AnomalyEvaluator, AnomalyRule
 from bot.core.delivery import Delivery, Notify
+from bot.core.derived_rules import Derivations, DerivedRule
 from bot.core.event_rules import (
     GPU_LOST_RULE,
     LOG_BURST_RULE,
@@ -116,6 +117,10 @@ class AlertEngine:
             first.notices + later.notices,
         )
 
+    def series_count(self) -> int:
+        """Series the threshold and anomaly evaluators keep state for (grows with new series)."""
+        return self.thresholds.series_count() + self.anomalies.series_count()
+
     def delivery(self, alert: Alert) -> Delivery | None:
         """P-level and loudness of an alert of one of the engine's rules; None for others."""
         owner = self._owners.get(alert.rule)
@@ -150,6 +155,8 @@ class AlertEngine:
                 transitions += self.thresholds.observe(derived)
             transitions += self.thresholds.observe(sample)
             transitions += self.anomalies.observe(sample)
+        for derived in self.derivations.flush():  # histograms complete with their batch
+            transitions += self.thresholds.observe(derived)
         return transitions
 
     def _filter(self, transitions: list[AlertTransition], now: float) -> EngineOutput:

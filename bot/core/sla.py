@@ -3,7 +3,8 @@
 Each deadline of :func:`bot.core.policy.deadlines` gets a reminder at every fraction of the
 policy's ``reminders`` and a breach at 100 %. Timers are planned from the incident's original
 open time and its current severity, so a P-level change re-plans them; each carries an
-idempotency key so that the service sends it exactly once.
+idempotency key so that the service sends it exactly once. :func:`outcome` says, when a change
+first meets the resolve goal (restore, mitigate, root-cause), whether that was within the deadline.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.core.incidents import Incident, IncidentStatus, Severity
 from bot.core.policy import SlaPolicy, deadlines
 
 ACK = "ack"  # the name policy.deadlines gives the acknowledgement deadline
+_MINUTE_S = 60
 
 _S = IncidentStatus
 _DONE = frozenset({_S.RESOLVED, _S.CLOSED})
@@ -99,6 +101,43 @@ def next_due(policy: SlaPolicy, incident: Incident, *, now: float) -> float | No
     """When the next live timer goes off (to wake the scheduler), or None."""
     later = [t.due for t in timers(policy, incident) if t.due > now and not is_moot(t, incident)]
     return min(later, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaOutcome:
+    """How an incident's resolve goal was met: in time or late, and how long it took."""
+
+    severity: Severity
+    goal: str  # "restore", "mitigate" or "root-cause"
+    limit_s: float  # from opening to the deadline
+    took_s: float  # from opening to the change that met the goal
+
+    @property
+    def met(self) -> bool:
+        """Whether the goal was met by the deadline."""
+        return self.took_s <= self.limit_s
+
+
+def outcome(
+    policy: SlaPolicy, before: Incident, after: Incident, *, now: float
+) -> SlaOutcome | None:
+    """The SLA outcome when the change ``before`` → ``after`` at ``now`` first meets the goal.
+
+    None for a change that does not meet the goal of ``after``'s severity, or that finds it met
+    already (resolving a mitigated incident whose goal is to restore service).
+    """
+    level = policy.of(after.severity)
+    meeting = _MET_BY.get(level.resolve_goal, _DONE)
+    if after.status not in meeting or before.status in meeting:
+        return None
+    return SlaOutcome(after.severity, level.resolve_goal, level.resolve_s, now - after.created_at)
+
+
+def elapsed(seconds: float) -> str:
+    """A span for people: "40 s" under a minute, else "3 min", "1 h 5 min", "2 d 3 h"."""
+    if seconds < _MINUTE_S:
+        return f"{max(0, math.floor(seconds))} s"
+    return _span(math.floor(seconds / _MINUTE_S))
 
 
 def countdown(deadline_due: float, *, now: float) -> str:

@@ -4,19 +4,31 @@ A series enters *warn* at ``warn`` and *crit* at ``crit`` once the value has sta
 level's ``for`` duration; it is resolved only when the value falls to ``recover`` or below. Values
 between ``recover`` and ``warn`` keep a firing alert firing (the hysteresis band), so a signal that
 oscillates around the warn line does not flap.
+
+For signals where lower is worse (``direction: below``: a serving engine up 1 / down 0, a
+compatibility check, a hit rate) every comparison is mirrored: warn at ``warn`` or below, crit at
+``crit`` or below, resolved at ``recover`` or above, with ``crit <= warn < recover``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from bot.core.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind, fingerprint
-from bot.core.signals import Sample
+from bot.core.signals import Sample, SeriesKey
+
+
+class Direction(StrEnum):
+    """Which side of the thresholds is bad."""
+
+    ABOVE = "above"  # higher is worse: recover < warn <= crit
+    BELOW = "below"  # lower is worse: crit <= warn < recover
 
 
 @dataclass(frozen=True, slots=True)
 class ThresholdRule:
-    """A static threshold on one metric, for values where higher is worse."""
+    """A static threshold on one metric; higher values are worse unless ``direction`` is below."""
 
     name: str
     metric: str
@@ -32,14 +44,16 @@ class ThresholdRule:
     summary: str = "{metric} at {value:.2f} on {labels}"
     # PromQL whose instant-vector result feeds this rule as samples of ``metric`` (else: agents)
     query: str | None = None
+    direction: Direction = Direction.ABOVE
 
     def __post_init__(self) -> None:
-        if not self.recover < self.warn <= self.crit:
-            msg = (
-                f"rule {self.name!r}: expected recover < warn <= crit, "
-                f"got recover={self.recover}, warn={self.warn}, crit={self.crit}"
-            )
-            raise ValueError(msg)
+        problem = ordering_problem(self.direction, self.warn, self.crit, self.recover)
+        if problem is not None:
+            raise ValueError(f"rule {self.name!r}: {problem}")
+
+    def recovered(self, value: float) -> bool:
+        """Whether ``value`` is at ``recover`` or on its good side (ends a firing alert)."""
+        return value <= self.recover if self.direction is Direction.ABOVE else value >= self.recover
 
     def applies_to(self, sample: Sample) -> bool:
         """Whether this rule watches the sample's series."""
@@ -67,12 +81,26 @@ class ThresholdRule:
         return self.summary.format(metric=self.metric, value=value, labels=text, **dict(labels))
 
 
+ORDER = {Direction.ABOVE: "recover < warn <= crit", Direction.BELOW: "crit <= warn < recover"}
+
+
+def ordering_problem(direction: Direction, warn: float, crit: float, recover: float) -> str | None:
+    """What is wrong with the order of a rule's values for its direction, or None."""
+    ordered = recover < warn <= crit if direction is Direction.ABOVE else crit <= warn < recover
+    if ordered:
+        return None
+    return (
+        f"expected {ORDER[direction]} (direction: {direction}), "
+        f"got recover={recover}, warn={warn}, crit={crit}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesState:
     """What evaluation remembers about one alert between samples."""
 
     alert: Alert | None = None
-    # since when the value has been continuously at or above warn / crit (for ``for`` durations)
+    # since when the value has been continuously at or beyond warn / crit (for ``for`` durations)
     warn_since: float | None = None
     crit_since: float | None = None
 
@@ -90,8 +118,12 @@ def evaluate(
     value, now = sample.value, sample.ts
     if labels is None:
         labels = rule.identifying_labels(sample)
-    warn_since = _since(state.warn_since, now, holds=value >= rule.warn)
-    crit_since = _since(state.crit_since, now, holds=value >= rule.crit)
+    if rule.direction is Direction.ABOVE:  # spelt out: this runs for every sample
+        at_warn, at_crit = value >= rule.warn, value >= rule.crit
+    else:
+        at_warn, at_crit = value <= rule.warn, value <= rule.crit
+    warn_since = _since(state.warn_since, now, holds=at_warn)
+    crit_since = _since(state.crit_since, now, holds=at_crit)
     level = _level_held(rule, now, warn_since, crit_since)
     alert = state.alert
 
@@ -114,7 +146,7 @@ def evaluate(
         return _moved(fired, warn_since, crit_since, TransitionKind.FIRED, now)
 
     # the alert is firing: only the recover value ends it (value hysteresis)
-    if value <= rule.recover:
+    if rule.recovered(value):
         resolved = replace(alert, state=AlertState.RESOLVED, value=value, resolved_at=now)
         return _moved(resolved, None, None, TransitionKind.RESOLVED, now)
     updated = replace(alert, value=value, summary=rule.describe(value, labels))
@@ -122,7 +154,7 @@ def evaluate(
         return _moved(
             replace(updated, level=level), warn_since, crit_since, TransitionKind.ESCALATED, now
         )
-    if alert.level is Level.CRIT and value < rule.warn:
+    if alert.level is Level.CRIT and not at_warn:  # back on the good side of warn
         return _moved(
             replace(updated, level=Level.WARN),
             warn_since,
@@ -164,15 +196,28 @@ def _level_held(
     return None
 
 
+@dataclass(slots=True)
+class _Cell:
+    """The state of one alert (rule + identifying labels), shared by the series that feed it."""
+
+    state: SeriesState
+
+
+_Plan = tuple[tuple[ThresholdRule, tuple[tuple[str, str], ...], _Cell], ...]
+
+
 class Evaluator:
     """Evaluates every rule against a stream of samples, remembering each series' state.
 
-    Deterministic and free of I/O: samples in, transitions out.
+    Deterministic and free of I/O: samples in, transitions out. The first sample of a series
+    settles which rules watch it and which alert of each rule it feeds (its *plan*); later
+    samples of the series follow the plan without matching labels again.
     """
 
     def __init__(self, rules: tuple[ThresholdRule, ...]) -> None:
         self._rules = rules
-        self._states: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesState] = {}
+        self._cells: dict[tuple[str, tuple[tuple[str, str], ...]], _Cell] = {}
+        self._plans: dict[SeriesKey, _Plan] = {}
         # rules by metric, in rule order: a sample is only checked against its metric's rules
         self._by_metric: dict[str, tuple[ThresholdRule, ...]] = {}
         for rule in rules:
@@ -180,14 +225,12 @@ class Evaluator:
 
     def observe(self, sample: Sample) -> list[AlertTransition]:
         """Feed one sample to every rule that watches its series."""
+        plan = self._plans.get(sample.series)
+        if plan is None:
+            plan = self._plans[sample.series] = self._plan(sample)
         transitions = []
-        for rule in self._by_metric.get(sample.series.metric, ()):
-            if not rule.applies_to(sample):
-                continue
-            labels = rule.identifying_labels(sample)
-            key = (rule.name, labels)
-            state, transition = evaluate(rule, self._states.get(key, _QUIET), sample, labels)
-            self._states[key] = state
+        for rule, labels, cell in plan:
+            cell.state, transition = evaluate(rule, cell.state, sample, labels)
             if transition is not None:
                 transitions.append(transition)
         return transitions
@@ -195,14 +238,33 @@ class Evaluator:
     def firing(self) -> tuple[Alert, ...]:
         """Alerts currently firing."""
         return tuple(
-            s.alert
-            for s in self._states.values()
-            if s.alert is not None and s.alert.state is AlertState.FIRING
+            c.state.alert
+            for c in self._cells.values()
+            if c.state.alert is not None and c.state.alert.state is AlertState.FIRING
         )
 
     def restore(self, alert: Alert) -> None:
         """Resume a firing alert after a restart, so it resolves instead of firing again."""
-        self._states[(alert.rule, alert.labels)] = SeriesState(alert)
+        self._cell((alert.rule, alert.labels)).state = SeriesState(alert)
+
+    def series_count(self) -> int:
+        """Series seen so far."""
+        return len(self._plans)
+
+    def _plan(self, sample: Sample) -> _Plan:
+        """The rules that watch this sample's series, each with the alert it feeds."""
+        plan = []
+        for rule in self._by_metric.get(sample.series.metric, ()):
+            if rule.applies_to(sample):
+                labels = rule.identifying_labels(sample)
+                plan.append((rule, labels, self._cell((rule.name, labels))))
+        return tuple(plan)
+
+    def _cell(self, key: tuple[str, tuple[tuple[str, str], ...]]) -> _Cell:
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _Cell(_QUIET)
+        return cell
 
     def rule(self, name: str) -> ThresholdRule:
         """The rule with this name."""

@@ -5,7 +5,9 @@ Declare, acknowledge, mitigate, resolve, close, change severity, assign, note, m
 Every change is checked against the access policy, saved with a compare-and-set on the
 incident's ``version`` (so a double click or a Slack retry has one effect: the loser is told
 why), recorded as a timeline entry and an audit entry in the same transaction, and then shown in
-Slack: the root message is re-rendered and the entry posted to the thread.
+Slack: the root message is re-rendered and the entry posted to the thread. The change that first
+meets the severity's resolve goal (mitigated or resolved) also records the SLA outcome: met
+within the deadline, or missed.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from bot.core.incidents import (
 from bot.core.incidents import assign as assign_owner
 from bot.core.incidents import change_severity as with_severity
 from bot.core.incidents import merge as merged
-from bot.core.policy import AccessPolicy
+from bot.core.policy import AccessPolicy, SlaPolicy
 from bot.core.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from bot.core.sla import SlaOutcome, elapsed, outcome
 from bot.services.alerting import show_in_slack
 
 DECLARED_GROUP = "declared"  # group key of declared incidents: no alert's group is this
@@ -53,12 +56,13 @@ _VERB = {  # what NOT_ALLOWED says the user may not do
 
 @dataclass(frozen=True)
 class Deps:
-    """The ports every incident use case needs."""
+    """The ports every incident use case needs; with ``sla``, SLA outcomes are recorded."""
 
     uow: UnitOfWorkFactory
     notifier: Notifier
     access: AccessPolicy
     clock: Clock
+    sla: SlaPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -340,11 +344,38 @@ async def _change(
             TimelineEntry(incident_id, now, kind, text, actor=user, data=data)
         )
         tx.audit.append(AuditEntry(now, user, audit or kind, changed.ref, text))
+        entries = [entry]
+        met = outcome(deps.sla, current, changed, now=now) if deps.sla is not None else None
+        if met is not None:
+            entries.append(tx.timeline.append(_sla_entry(incident_id, met, now)))
         alerts = tx.alerts.for_incident(incident_id)
         tx.commit()
     return await show_in_slack(
-        uow=deps.uow, notifier=deps.notifier, incident=changed, alerts=alerts, entries=[entry]
+        uow=deps.uow, notifier=deps.notifier, incident=changed, alerts=alerts, entries=entries
     )
+
+
+def _sla_entry(incident_id: int, met: SlaOutcome, now: float) -> TimelineEntry:
+    """The timeline entry saying whether the resolve goal was met within its deadline."""
+    limit, took = elapsed(met.limit_s), elapsed(met.took_s)
+    if met.met:
+        text = messages.SLA_MET.format(
+            goal=met.goal,
+            limit=limit,
+            severity=met.severity,
+            took=took,
+            left=elapsed(met.limit_s - met.took_s),
+        )
+    else:
+        text = messages.SLA_MISSED.format(
+            goal=met.goal,
+            limit=limit,
+            severity=met.severity,
+            took=took,
+            late=elapsed(met.took_s - met.limit_s),
+        )
+    data = (("goal", met.goal), ("met", str(met.met).lower()), ("took_s", f"{met.took_s:.0f}"))
+    return TimelineEntry(incident_id, now, "sla.met" if met.met else "sla.missed", text, data=data)
 
 
 def _require(access: AccessPolicy, user: str, grant: IncidentAction | IncidentChange) -> None:

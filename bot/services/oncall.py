@@ -8,7 +8,7 @@ paging, the user group) sees the same answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot import messages
@@ -24,6 +24,7 @@ from bot.core.oncall import (
     UserGroup,
     current_shift,
     next_shift,
+    on_call,
     shift_of,
     swapped,
     with_overrides,
@@ -53,6 +54,20 @@ def current_schedules(
     with uow() as tx:
         stored = tx.overrides.list(ending_after=now)
     return {s.name: with_overrides(s, stored) for s in schedules}
+
+
+def on_call_lookup(
+    *, uow: UnitOfWorkFactory, schedule: Schedule | None
+) -> Callable[[float], str | None]:
+    """Who is on call in ``schedule`` at a time, stored overrides and swaps included."""
+
+    def lookup(now: float) -> str | None:
+        if schedule is None:
+            return None
+        current = current_schedules(uow=uow, schedules=[schedule], now=now)
+        return on_call(current[schedule.name], now=now)
+
+    return lookup
 
 
 def who_is_on_call(

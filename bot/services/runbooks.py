@@ -38,7 +38,7 @@ from bot.core.incidents import (
     Severity,
     TimelineEntry,
 )
-from bot.core.policy import AccessPolicy
+from bot.core.policy import AccessPolicy, SlaPolicy
 from bot.core.ports import (
     Clock,
     Cluster,
@@ -111,6 +111,7 @@ class RunbookDeps:
     metrics: MetricsSource | None = None
     history: SampleHistory | None = None
     escalation: Mapping[Severity, EscalationPolicy] = field(default_factory=dict)
+    sla: SlaPolicy | None = None  # to record whether a verified mitigation met the SLA
 
     @property
     def cluster(self) -> Cluster | None:
@@ -657,7 +658,7 @@ def _remediation(deps: RunbookDeps) -> RemediationDeps:
 
 
 def _incident_deps(deps: RunbookDeps) -> incidents.Deps:
-    return incidents.Deps(deps.uow, deps.notifier, BOT_ACCESS, deps.clock)
+    return incidents.Deps(deps.uow, deps.notifier, BOT_ACCESS, deps.clock, deps.sla)
 
 
 async def _show(deps: RunbookDeps, view: RunView) -> None:

@@ -4,7 +4,9 @@ An agent samples the metrics of these levels faster than it pushes, and ships a 
 crosses one (up past warn or crit, or down to recover) in its own batch straight away instead of
 at the next push (`GET /api/v1/agent/watch`). The levels are those of the threshold rules fed by
 agents: rules on a PromQL query, or on a signal the bot derives (a leak rate), are left out, since
-no agent reads those values.
+no agent reads those values. A rule where lower is worse (``direction: below``) goes out with its
+values as they are: its order, crit <= warn < recover, tells the agent to mirror its comparisons
+(a recover above warn), with no further field on the wire.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Scheduling, readiness over a short simulated time and the status blocks are simu
 A Deployment's pod template hashes to one ReplicaSet per template (its revision in the
 ``deployment.kubernetes.io/revision`` annotation; returning to an old template re-uses that
 ReplicaSet under a new revision, as ``kubectl rollout undo`` does). The new ReplicaSet is scaled
-to the desired replicas at once; old ones shrink as new pods turn ready. A pod is scheduled on the
+to the desired replicas at once; old ones shrink as new pods turn ready (with the ``Recreate``
+strategy, to zero at once: nothing serves until the new pods are ready). A pod is scheduled on the
 schedulable, Ready node with the most free ``nvidia.com/gpu`` and turns ready ``ready_after_s``
 later; an image whose tag contains ``broken`` never does (CrashLoopBackOff), which is how the
 demo makes a bad deploy.
@@ -26,6 +27,7 @@ from sandbox.kube.store import Object, Store, matches_selector
 
 REVISION = "deployment.kubernetes.io/revision"
 TEMPLATE_HASH = "pod-template-hash"
+RECREATE = "Recreate"  # the Deployment strategy that stops the old pods before the new start
 GPU = "nvidia.com/gpu"
 _NOT_COPIED = (
     REVISION,
@@ -143,6 +145,8 @@ class Workloads:
     def _shrink_old(self, deployment: Object, current: Object, owned: list[Object]) -> bool:
         ready_new = sum(1 for pod in self.owned(PODS, current) if is_ready(pod))
         budget = max(_replicas(deployment) - ready_new, 0)
+        if (deployment["spec"].get("strategy") or {}).get("type") == RECREATE:
+            budget = 0
         changed = False
         old = [rs for rs in owned if rs["metadata"]["uid"] != current["metadata"]["uid"]]
         for rs in sorted(old, key=revision_of, reverse=True):

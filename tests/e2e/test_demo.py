@@ -27,7 +27,7 @@ SCREENSHOTS = Path(os.environ.get("GPUWARDEN_SCREENSHOTS", "build/screenshots"))
 def test_demo_shows_the_incident_within_90_seconds_and_a_click_acknowledges_it(
     page: Page, tmp_path: Path
 ):
-    sandbox_port, bot_port = free_port(), free_port()
+    sandbox_port, bot_port, kube_port, llm_port = free_port(), free_port(), free_port(), free_port()
     log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen(
         [
@@ -39,6 +39,10 @@ def test_demo_shows_the_incident_within_90_seconds_and_a_click_acknowledges_it(
             str(sandbox_port),
             "--bot-port",
             str(bot_port),
+            "--kube-port",
+            str(kube_port),
+            "--llm-port",
+            str(llm_port),
             "--data-dir",
             str(tmp_path / "data"),
         ],
@@ -75,7 +79,7 @@ def test_demo_shows_the_incident_within_90_seconds_and_a_click_acknowledges_it(
     output = (tmp_path / "demo.log").read_text()
     assert code == 0, output
     assert "gpuwarden demo: stopped." in output
-    for port in (sandbox_port, bot_port):  # every child is gone
+    for port in (sandbox_port, bot_port, kube_port):  # every child is gone
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
 

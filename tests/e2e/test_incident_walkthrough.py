@@ -19,21 +19,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.slack_world import SlackWorld, bot_with_sandbox
 from tests.processes import running
+from tests.rules import rules_yaml
 
 SCREENSHOTS = Path(os.environ.get("GPUWARDEN_SCREENSHOTS", "build/screenshots"))
-RULES = """
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    for: {warn: 2s, crit: 1s}
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P3}
-    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
-"""
+RULES = rules_yaml()
 FAULT = "gpu_saturation@1s+600s:node=gpu-node-2,gpu=3,ramp_s=2"
 
 

@@ -39,9 +39,20 @@ def test_the_shipped_rules_export_to_standard_output():
     (group,) = yaml.safe_load(result.stdout)["groups"]
     assert [r["alert"] for r in group["rules"]] == [
         f"{name}_{level}"
-        for name in ("gpu_utilization_high", "gpu_memory_leak", "ttft_p99_high")
+        for name in (
+            "gpu_utilization_high",
+            "gpu_memory_leak",
+            "ttft_p99_high",
+            "kv_cache_saturation",
+            "model_unavailable",
+            "driver_cuda_incompatible",
+            "param_sync_slow",
+            "cpu_wait_high",
+        )
         for level in ("warn", "crit")
     ]
+    # rules on a signal PromQL cannot compute are named in the header instead
+    assert "#   output_distribution_drift: watches a kl_divergence signal" in result.stdout
     leak = group["rules"][2]["expr"]  # a derived signal is computed in PromQL
     assert "deriv(gpuwarden_gpu_process_memory_used_bytes[10m]) * 60" in leak
     assert group["rules"][0]["annotations"]["runbook_url"] == (

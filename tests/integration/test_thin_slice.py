@@ -18,20 +18,9 @@ from slack_sdk import WebClient
 
 from tests.integration.slack_world import bot_with_sandbox
 from tests.processes import Process, eventually, running
+from tests.rules import rules_yaml
 
-RULES = """
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    for: {warn: 2s, crit: 1s}
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P3}
-    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
-"""
+RULES = rules_yaml()
 
 
 @dataclass

@@ -43,7 +43,7 @@ def register_listeners(
     sla: SlaPolicy,
 ) -> None:
     """Add the incident subcommands to ``router``; attach the buttons and the modal to ``app``."""
-    deps = Deps(uow, notifier, access, clock)
+    deps = Deps(uow, notifier, access, clock, sla)
     _register_commands(router, deps, sla)
     _register_buttons(app, deps)
     app.view(CallbackId.DECLARE.value)(_declare_submitted(deps))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from aiohttp import ClientError
@@ -25,7 +25,6 @@ from bot.adapters.slack.outbox import SlackOutbox
 from bot.core.alerts import Alert
 from bot.core.errors import AdapterError
 from bot.core.incidents import Incident, TimelineEntry
-from bot.core.oncall import Schedule, on_call
 from bot.core.policy import SlaPolicy
 from bot.core.ports import Clock
 
@@ -42,7 +41,7 @@ class SlackNotifier:
         client: AsyncWebClient,
         channel: str,
         sla: SlaPolicy,
-        schedule: Schedule | None,
+        on_call: Callable[[float], str | None],
         clock: Clock,
         outbox: SlackOutbox | None = None,
         pacer: CountdownPacer | None = None,
@@ -51,7 +50,7 @@ class SlackNotifier:
         self._channel_name = channel.lstrip("#")
         self._channel_id: str | None = None
         self._sla = sla
-        self._schedule = schedule
+        self._on_call = on_call  # who is on call at a time (overrides included), for the card
         self._clock = clock
         self.outbox = outbox or SlackOutbox()
         self._pacer = pacer or CountdownPacer()
@@ -113,7 +112,9 @@ class SlackNotifier:
         await self.outbox.send(
             channel,
             f"thread reply for {incident.ref}",
-            lambda: self._client.chat_postMessage(channel=channel, thread_ts=ts, text=text),
+            lambda: self._client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=text, unfurl_links=False, unfurl_media=False
+            ),
         )
 
     async def notify_user(self, user: str, text: str) -> None:
@@ -168,8 +169,9 @@ class SlackNotifier:
         self, incident: Incident, alerts: Sequence[Alert]
     ) -> tuple[str, list[blocks.Block]]:
         now = self._clock.now()
-        user = on_call(self._schedule, now=now) if self._schedule is not None else None
-        return blocks.incident_message(incident, alerts, sla=self._sla, on_call=user, now=now)
+        return blocks.incident_message(
+            incident, alerts, sla=self._sla, on_call=self._on_call(now), now=now
+        )
 
     async def _resolve_channel(self) -> str:
         """The alerts channel's id, looked up by name once."""

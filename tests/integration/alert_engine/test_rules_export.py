@@ -44,6 +44,27 @@ rules:
     for: {warn: 3m, crit: 1.5s}
     group_by: [model_name]
     summary: "TTFT p95 of {model_name} at {value}s"
+  - name: serving_down
+    type: threshold
+    metric: gpuwarden_serving_up
+    direction: below
+    warn: 0.5
+    crit: 0.5
+    recover: 1
+    for: {crit: 30s}
+    group_by: [node, target]
+  - name: process_memory_growth
+    type: derived
+    kind: leak_rate
+    metric: gpuwarden_gpu_process_memory_used_bytes
+    output: gpuwarden_gpu_process_memory_growth_bytes_per_minute
+  - name: gpu_memory_leak
+    type: threshold
+    metric: gpuwarden_gpu_process_memory_growth_bytes_per_minute
+    warn: 10485760
+    crit: 52428800
+    recover: 5242880
+    group_by: [node, gpu]
 """
 
 
@@ -77,7 +98,7 @@ def test_promtool_accepts_the_exported_rules(tmp_path: Path):
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
+    assert "SUCCESS: 10 rules found" in checked.stdout
 
 
 def test_prometheus_loads_and_evaluates_the_exported_rules(tmp_path: Path):
@@ -97,7 +118,13 @@ def test_prometheus_loads_and_evaluates_the_exported_rules(tmp_path: Path):
         rules = eventually(evaluated, timeout_s=15, what="a first evaluation of every rule")
     assert [(r["name"], r["health"]) for r in rules] == [
         (f"{name}_{level}", "ok")
-        for name in ("gpu_utilization_high", "gpu_temperature_high", "ttft_high")
+        for name in (
+            "gpu_utilization_high",
+            "gpu_temperature_high",
+            "ttft_high",
+            "serving_down",
+            "gpu_memory_leak",
+        )
         for level in ("warn", "crit")
     ]
     crit = rules[1]

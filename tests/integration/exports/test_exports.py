@@ -27,21 +27,10 @@ from slack_sdk import WebClient
 from gpuwarden.cli import main
 from tests.integration.slack_world import bot_with_sandbox
 from tests.processes import GPUWARDEN, eventually
+from tests.rules import rules_yaml, utilisation_rule
 
 SCHEMA = Path(__file__).parents[3] / "docs" / "schemas" / "incident-export.schema.json"
-RULES = """
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    for: {warn: 0s, crit: 0s}
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P3}
-    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
-"""
+RULES = rules_yaml(utilisation_rule(warn_for="0s", crit_for="0s"))
 
 
 @dataclass

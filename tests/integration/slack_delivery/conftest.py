@@ -21,19 +21,9 @@ from sandbox.cli import DEFAULT_APP_TOKEN
 from tests.integration.slack_world import SlackWorld, bot_with_sandbox
 from tests.integration.storage.conftest import postgres_admin, postgres_url  # noqa: F401
 from tests.processes import Process
+from tests.rules import rules_yaml, utilisation_rule
 
-RULES = """
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P3}
-    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
-"""
+RULES = rules_yaml(utilisation_rule(warn_for="0s", crit_for="0s"))
 APP_TOKEN = DEFAULT_APP_TOKEN  # what `gpuwarden sandbox` accepts unless told otherwise
 CHANNEL = "gpu-alerts"
 

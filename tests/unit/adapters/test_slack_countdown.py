@@ -92,7 +92,7 @@ class World:
             client=self.client,  # type: ignore[arg-type]
             channel="gpu-alerts",
             sla=CONFIG.sla,
-            schedule=None,
+            on_call=lambda _now: None,
             clock=self.clock,
             outbox=SlackOutbox(sleep=self.time.sleep, monotonic=self.time.monotonic),
         )

@@ -60,6 +60,32 @@ def test_band_follows_warn_crit_and_recover_like_the_bots_hysteresis(values, ban
     assert seen == bands
 
 
+SERVING_UP = Level("model_unavailable", "gpuwarden_serving_up", (), warn=0.5, crit=0.5, recover=1)
+HIT_RATE = Level("cache_hits_low", "hit_ratio", (), warn=0.6, crit=0.4, recover=0.7)
+
+
+@pytest.mark.parametrize(
+    ("level", "values", "bands"),
+    [
+        (SERVING_UP, [1, 0, 0, 1], [0, 2, 2, 0]),
+        # mirrored: 0.65 is between warn and recover, so a warn keeps; recover is inclusive
+        (HIT_RATE, [0.8, 0.55, 0.3, 0.5, 0.65, 0.7], [0, 1, 2, 1, 1, 0]),
+        (HIT_RATE, [0.65, 0.62, 0.9], [0, 0, 0]),  # between warn and recover without having fired
+    ],
+)
+def test_a_level_whose_recover_is_above_warn_is_for_a_signal_where_lower_is_worse(
+    level, values, bands
+):
+    seen, band = [], 0
+    for value in values:
+        band = level.band(value, band)
+        seen.append(band)
+
+    assert level.lower_is_worse
+    assert not UTIL.lower_is_worse
+    assert seen == bands
+
+
 def test_check_reports_each_crossing_once_per_series():
     levels = WatchedLevels([UTIL])
 

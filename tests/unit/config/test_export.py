@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.config.export import export_prometheus, expression, summary_template
+from bot.config.export import export_prometheus, exported_rules, expression, summary_template
 from bot.core.alerts import Level
-from bot.core.thresholds import ThresholdRule
+from bot.core.derived_rules import DerivedRule
+from bot.core.engine import EngineConfig
+from bot.core.thresholds import Direction, ThresholdRule
 
 UTIL = ThresholdRule(
     name="gpu_utilization_high",
@@ -133,3 +135,45 @@ def test_labels_placeholder_lists_the_group_by_labels():
         summary="{labels}",
     )
     assert summary_template(rule) == "node={{ $labels.node }}, gpu={{ $labels.gpu }}"
+
+
+UP = ThresholdRule(
+    name="model_unavailable",
+    metric="gpuwarden_serving_up",
+    direction=Direction.BELOW,
+    warn=0.5,
+    crit=0.5,
+    recover=1.0,
+    group_by=("node", "target"),
+)
+
+
+def test_a_rule_where_lower_is_worse_compares_the_other_way():
+    assert expression(UP, Level.WARN).splitlines()[:3] == [
+        "gpuwarden_serving_up <= 0.5",
+        "or (",
+        "  gpuwarden_serving_up < 1.0",
+    ]
+    assert expression(UP, Level.CRIT).splitlines()[:3] == [
+        "gpuwarden_serving_up <= 0.5",
+        "or (",
+        "  gpuwarden_serving_up <= 0.5",
+    ]
+
+
+def test_rules_on_a_derived_signal_without_promql_equivalent_are_listed_not_exported():
+    config = EngineConfig(
+        thresholds=(
+            ThresholdRule(name="drift", metric="kl", warn=0.1, crit=0.5, recover=0.05),
+            ThresholdRule(name="cpu_wait", metric="wait", warn=0.05, crit=0.2, recover=0.03),
+        ),
+        derived=(
+            DerivedRule("kl_of_outputs", "kl_divergence", "share", "kl"),
+            DerivedRule("wait_rate", "rate", "wait_seconds_total", "wait"),
+        ),
+    )
+    rules, left_out = exported_rules(config)
+    assert [(r.name, r.query) for r in rules] == [("cpu_wait", "rate(wait_seconds_total[1m])")]
+    assert left_out == {"drift": "watches a kl_divergence signal, which has no PromQL equivalent"}
+    text = export_prometheus(rules, runbook_base_url="https://r/", left_out=left_out)
+    assert "# Not exported (the bot alone evaluates them):\n#   drift: watches a kl" in text

@@ -9,6 +9,7 @@ from bot.core.errors import ConfigError
 from bot.core.escalation import EscalationLevel, EscalationPolicy, Target, TargetKind
 from bot.core.incidents import Severity
 from bot.core.oncall import Layer, Schedule, on_call
+from bot.core.thresholds import Direction
 
 
 def test_shipped_defaults_follow_the_seed():
@@ -249,3 +250,52 @@ def test_an_escalation_file_given_is_used(tmp_path: Path):
     policy = load_config(tmp_path).escalation[Severity.P1]
     assert policy.repeats == 1
     assert policy.levels[1].targets[-1] == Target(TargetKind.USER, "U0LEAD")
+
+
+BELOW = """
+rules:
+  - name: model_unavailable
+    type: threshold
+    metric: gpuwarden_serving_up
+    direction: below
+    warn: 0.5
+    crit: {crit}
+    recover: {recover}
+"""
+
+
+def test_a_rule_where_lower_is_worse_loads_with_its_direction(tmp_path: Path):
+    (tmp_path / "rules.yaml").write_text(BELOW.format(crit=0.5, recover=1))
+    (rule,) = load_config(tmp_path).rules
+    assert (rule.direction, rule.warn, rule.crit, rule.recover) == (Direction.BELOW, 0.5, 0.5, 1)
+
+
+@pytest.mark.parametrize(
+    ("crit", "recover", "key", "expected"),
+    [
+        (
+            0.6,
+            1,
+            "rules[0].crit",
+            "expected crit <= warn < recover (direction: below), got crit=0.6",
+        ),
+        (0, 0.5, "rules[0].recover", "got recover=0.5 with warn=0.5"),
+    ],
+)
+def test_values_out_of_order_name_the_rule_and_the_field(
+    tmp_path: Path, crit, recover, key, expected
+):
+    (tmp_path / "rules.yaml").write_text(BELOW.format(crit=crit, recover=recover))
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path)
+    assert raised.value.key == key
+    assert "rule 'model_unavailable'" in raised.value.expected
+    assert expected in raised.value.expected
+
+
+def test_an_up_down_rule_without_direction_is_told_to_set_it(tmp_path: Path):
+    (tmp_path / "rules.yaml").write_text(
+        BELOW.format(crit=0.5, recover=1).replace("    direction: below\n", "")
+    )
+    with pytest.raises(ConfigError, match="set `direction: below` where lower is worse"):
+        load_config(tmp_path)

@@ -4,8 +4,10 @@ import random
 import pytest
 
 from bot.core.derived import (
+    CPU_WAIT_THRESHOLD,
     LEAK_WARN_BYTES_PER_MIN,
     MIB,
+    CounterRate,
     DistributionDrift,
     LeakRate,
     LossFluctuation,
@@ -199,3 +201,33 @@ def test_non_finite_and_stale_samples_are_ignored(make):
 def test_rejects_bad_parameters_naming_them(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --------------------------------------------------------------------------------- CounterRate
+
+
+def test_counter_rate_is_the_increase_per_second_over_the_window():
+    rate = CounterRate(window_s=60)
+    out = [rate.update(1000.0 + i, 0.08 * i) for i in range(120)]  # 80 ms of CPU wait a second
+    assert out[:30] == [None] * 30  # until half the window is covered
+    assert out[-1] == pytest.approx(0.08)
+    assert out[-1] > CPU_WAIT_THRESHOLD
+
+
+def test_counter_rate_carries_a_reset_over_instead_of_a_negative_rate():
+    rate = CounterRate(window_s=60)
+    values = [100.0 + 0.02 * i for i in range(60)] + [0.02 * i for i in range(60)]
+    out = [rate.update(1000.0 + i, v) for i, v in enumerate(values)]
+    assert min(r for r in out if r is not None) >= 0
+    assert out[-1] == pytest.approx(0.02, rel=0.05)  # the step across the reset counts from 0
+
+
+def test_counter_rate_ignores_non_finite_and_repeated_samples():
+    rate = CounterRate(window_s=10)
+    for i in range(10):
+        rate.update(float(i), float(i))
+    assert rate.update(9.0, 1e9) == pytest.approx(1.0)  # not newer
+    assert rate.update(10.0, math.nan) == pytest.approx(1.0)
+    assert rate.update(math.inf, 1.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="window_s must be a positive finite number"):
+        CounterRate(window_s=0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.anomaly_rules import AnomalyRule, DerivedRule
+from bot.core.anomaly_rules import AnomalyRule
 from bot.core.delivery import Notify
+from bot.core.derived_rules import DerivedRule
 from bot.core.engine import AlertEngine, EngineConfig
 from bot.core.incidents import Severity
 from bot.core.signals import Event, Sample, SeriesKey

@@ -2,7 +2,7 @@ import pytest
 
 from bot.core.alerts import AlertState, TransitionKind
 from bot.core.signals import Sample, SeriesKey
-from bot.core.thresholds import Evaluator, ThresholdRule
+from bot.core.thresholds import Direction, Evaluator, ThresholdRule
 
 RULE = ThresholdRule(
     name="gpu_utilization_high",
@@ -91,3 +91,84 @@ def test_other_metrics_and_unmatched_labels_are_ignored():
 def test_rule_refuses_unordered_thresholds(warn, crit, recover):
     with pytest.raises(ValueError, match="recover < warn <= crit"):
         ThresholdRule(name="r", metric="m", warn=warn, crit=crit, recover=recover)
+
+
+# lower is worse: a hit ratio, warn at 0.6 or below for 30 s, crit at 0.4 or below for 10 s
+LOW = ThresholdRule(
+    name="cache_hits_low",
+    metric="util",
+    direction=Direction.BELOW,
+    warn=0.6,
+    crit=0.4,
+    recover=0.7,
+    for_warn_s=30,
+    for_crit_s=10,
+    group_by=("node", "gpu"),
+)
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        # above warn (the good side): nothing, however high
+        ([(0, 0.9), (60, 0.65), (90, 1.0)], []),
+        # at or below warn but not for 30 s: nothing
+        ([(0, 0.6), (20, 0.5), (25, 0.8)], []),
+        # at or below warn for 30 s: fires warn (warn is inclusive)
+        ([(0, 0.6), (15, 0.55), (30, 0.6)], [(30, "fired", "warn")]),
+        # at or below crit for 10 s fires crit straight away (crit's own `for`)
+        ([(0, 0.3), (5, 0.3), (10, 0.4)], [(10, "fired", "crit")]),
+        # warn first, then crit → escalated
+        (
+            [(0, 0.5), (30, 0.5), (40, 0.3), (50, 0.3)],
+            [(30, "fired", "warn"), (50, "escalated", "crit")],
+        ),
+        # crit rises above warn but stays below recover → deescalated, not resolved
+        ([(0, 0.3), (10, 0.3), (20, 0.65)], [(10, "fired", "crit"), (20, "deescalated", "warn")]),
+        # value hysteresis: between warn and recover keeps it firing; recover resolves (inclusive)
+        (
+            [(0, 0.5), (30, 0.5), (40, 0.65), (50, 0.69), (60, 0.7)],
+            [(30, "fired", "warn"), (60, "resolved", "warn")],
+        ),
+        # a run broken by a rise restarts the `for` clock
+        ([(0, 0.5), (20, 0.8), (25, 0.5), (50, 0.5), (55, 0.5)], [(55, "fired", "warn")]),
+    ],
+)
+def test_threshold_transitions_where_lower_is_worse(points, expected):
+    assert feed(Evaluator((LOW,)), points) == expected
+
+
+def test_an_up_signal_going_down_fires_crit_at_once_and_resolves_when_up_again():
+    up = ThresholdRule(
+        name="model_unavailable",
+        metric="util",
+        direction=Direction.BELOW,
+        warn=0.5,
+        crit=0.5,
+        recover=1.0,
+        group_by=("node",),
+    )
+    assert feed(Evaluator((up,)), [(0, 1), (1, 0), (2, 0), (3, 1), (4, 1)]) == [
+        (1, "fired", "crit"),
+        (3, "resolved", "crit"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("direction", "warn", "crit", "recover", "expected"),
+    [
+        (Direction.ABOVE, 0.9, 0.8, 0.7, "recover < warn <= crit"),
+        (Direction.ABOVE, 0.8, 0.9, 0.8, "recover < warn <= crit"),
+        (Direction.ABOVE, 0.5, 0.5, 1.0, "recover < warn <= crit"),  # an up/down rule, not below
+        (Direction.BELOW, 0.5, 0.6, 1.0, "crit <= warn < recover"),
+        (Direction.BELOW, 0.5, 0.4, 0.5, "crit <= warn < recover"),
+        (Direction.BELOW, 0.8, 0.9, 0.7, "crit <= warn < recover"),
+    ],
+)
+def test_rule_refuses_values_out_of_order_for_its_direction(
+    direction, warn, crit, recover, expected
+):
+    with pytest.raises(ValueError, match=f"rule 'r': expected {expected}"):
+        ThresholdRule(
+            name="r", metric="m", direction=direction, warn=warn, crit=crit, recover=recover
+        )

@@ -104,6 +104,18 @@ def test_an_override_puts_someone_on_call_from_now_and_is_stored_and_audited(wor
     )
 
 
+def test_the_incident_card_lookup_sees_overrides(world: World):
+    lookup = oncall.on_call_lookup(uow=world.uow, schedule=PRIMARY)
+    now = world.clock.now()
+    assert lookup(now) == "U0ALICE"
+
+    world.override("U0DAVE", 2)
+
+    assert lookup(now) == "U0DAVE"
+    assert lookup(now + 3 * HOUR) == "U0ALICE"
+    assert oncall.on_call_lookup(uow=world.uow, schedule=None)(now) is None
+
+
 def test_an_override_ends_by_itself(world: World):
     world.override("U0DAVE", 2)
     world.clock.advance(2 * HOUR)

@@ -1,6 +1,6 @@
 """Which threshold levels the bot hands agents to watch."""
 
-from bot.core.anomaly_rules import DerivedRule
+from bot.core.derived_rules import DerivedRule
 from bot.core.engine import EngineConfig
 from bot.core.thresholds import ThresholdRule
 from bot.services.watch import watched_rules

@@ -113,9 +113,22 @@ def test_slow_readings_come_every_n_cycles__fast_ones_every_cycle(registry):
     collector = _collector(nvml, registry, slow_every=3)
     metrics = [{r.metric for r in collector.collect(NOW + i)[0]} for i in range(4)]
 
-    assert ["gpuwarden_gpu_energy_joules_total" in m for m in metrics] == [True, False, False, True]
+    assert ["gpuwarden_gpu_ecc_errors_total" in m for m in metrics] == [True, False, False, True]
     assert all("gpuwarden_gpu_utilization_ratio" in m for m in metrics)
     assert nvml.calls["nvmlDeviceGetComputeRunningProcesses"] == 2
+
+
+def test_rare_readings_come_every_m_slow_cycles__energy_among_them(registry):
+    nvml = FakeNvml(FakeGpu(UUID0))
+    collector = _collector(nvml, registry, slow_every=2, rare_every=3)
+    metrics = [{r.metric for r in collector.collect(NOW + i)[0]} for i in range(8)]
+
+    energy = ["gpuwarden_gpu_energy_joules_total" in m for m in metrics]
+    assert energy == [True, False, False, False, False, False, True, False]
+    assert ["gpuwarden_gpu_info" in m for m in metrics] == energy
+    assert ["gpuwarden_gpu_ecc_errors_total" in m for m in metrics] == [True, False] * 4
+    assert nvml.calls["nvmlDeviceGetTotalEnergyConsumption"] == 2
+    assert nvml.calls["nvmlDeviceGetPcieReplayCounter"] == 2
 
 
 def test_unsupported_field_is_absent_and_never_asked_again(registry):

@@ -12,6 +12,7 @@ from agent.collectors.serving import (
     PREEMPTIONS,
     REQUESTS_RUNNING,
     REQUESTS_WAITING,
+    SERVING_UP,
     TTFT,
 )
 from agent.quality import OUTPUT_BUCKET
@@ -208,6 +209,7 @@ def test_a_driver_too_old_for_the_image_shows_in_gpu_info_compat_and_crash_logs(
     assert {r.labels["driver_version"] for r in _pick(during, GPU_INFO)} == {"535.183.01"}
     assert len(_pick(during, GPU_INFO)) == 4
     assert (_value(before, CUDA_COMPAT_OK), _value(during, CUDA_COMPAT_OK)) == (1.0, 0.0)
+    assert (_value(before, SERVING_UP), _value(during, SERVING_UP)) == (1.0, 0.0)  # crash-loops
     assert _value(during, REQUESTS_RUNNING) == 0
     assert max(r.value for r in _pick(during, GPU_UTILIZATION)) < 0.1
     logs = [(t, e) for t, _, events in ticks for e in events if e.kind == LOG_EVENT]
