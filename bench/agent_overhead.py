@@ -120,7 +120,10 @@ class _TimedNvml:
 
 
 def _per_call(nvml: Any, cycles: int) -> dict[str, dict[str, float]]:
-    """CPU per slow-cadence cycle and GPU of each NVML function, most expensive first."""
+    """CPU per slow-cadence cycle and GPU of each NVML function, most expensive first.
+
+    Rare readings (energy, PCIe, `gpu_info`) come every 5th slow cycle: 0.2 calls per cycle.
+    """
     timed = _TimedNvml(nvml if nvml is not None else importlib.import_module("pynvml"))
     collector = NvmlCollector(node="bench", registry=CollectorRegistry(), nvml=timed, slow_every=1)
     collector.open()
@@ -129,11 +132,12 @@ def _per_call(nvml: Any, cycles: int) -> dict[str, dict[str, float]]:
     timed.calls.clear()
     _cycles(collector, cycles)
     per = cycles * max(1, collector.gpu_count)
-    collector.close()
-    return {
+    figures = {
         name: {"us": round(cpu / per * 1e6, 1), "calls": round(timed.calls[name] / per, 1)}
         for name, cpu in timed.cpu.most_common()
     }
+    collector.close()
+    return figures
 
 
 def _collector_figures(args: argparse.Namespace) -> dict[str, object] | None:

@@ -99,8 +99,7 @@ SILENCE_LIST_HELP = "the silences in force or scheduled (`all`: ended ones too)"
 SILENCE_EXPIRE_USAGE = "expire ID"
 SILENCE_EXPIRE_HELP = "end a silence now (the first characters of its id are enough)"
 NOT_ALLOWED_SILENCE = (
-    "You are not allowed to add or end silences; ask an admin to add you to `silence` in "
-    "rbac.yaml."
+    "You are not allowed to add or end silences; ask an admin to add you to `silence` in rbac.yaml."
 )
 SILENCE_ADDED = (
     "<@{user}> silenced alerts matching {matchers} for {duration} (until {until}): {comment}. "

@@ -184,7 +184,7 @@ class ClusterFollower:
                 "cluster at %s: %d replica(s) serving on %s",
                 self.url,
                 view.replicas,
-                ", ".join(sorted(view.placements)) or "no node",
+                ", ".join(sorted(n for n, p in view.placements.items() if p.pods)) or "no node",
             )
         self._unreachable = False
         self._view = view

@@ -44,9 +44,12 @@ after the previous one is scored but not learnt. A NaN or infinite timestamp or 
 previous score and learns nothing.
 
 **Warm-up.** The first ``warmup`` finite samples return 0.0; their median and MAD seed the
-baselines. A series that has been exactly constant has a scale at its floor
-(``max(min_scale, rel_min_scale * |level|)``), so any change scores high until the detector has
-seen variation; nothing divides by zero.
+baselines. Every sigma has a floor, ``max(min_scale, rel_min_scale * |level|, resolution)``.
+``resolution`` is the finest decimal unit the values are written in (1, 0.1 … 1e-6; 0 for values
+with more decimals): a series read in whole units (NVML reports whole degrees and percent)
+that moves by one unit has moved one sigma, not made a surprise, however flat it was before. A
+series that has been exactly constant has a scale at that floor, so a change of several units
+scores high until the detector has seen variation; nothing divides by zero.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ DEFAULT_ALERT_THRESHOLD = 0.9
 
 _SIGMA_PER_ABS_DEV = math.sqrt(math.pi / 2)  # sigma / E|x - mean| for a normal distribution
 _SIGMA_PER_MAD = 1.4826  # sigma / median|x - median| for a normal distribution
+_FINEST_RESOLUTION = 1.5e-6  # below this a series counts as continuous (resolution 0)
+_UNIT_TOLERANCE = 1e-6  # how far from a whole number of units a value may be (float error)
 _Q_OVERFLOW = 1e150  # (z / z_scale) beyond this would overflow when squared; the score is 1
 # Per-step coefficients by (configuration, dt): agents push at a fixed interval, so detectors of
 # one configuration share a handful of these instead of recomputing them every sample.
@@ -117,6 +122,7 @@ class AnomalyDetector:
         "_period",
         "_phase",
         "_rel_min_scale",
+        "_resolution",
         "_run_m2",
         "_run_mean",
         "_run_n",
@@ -218,6 +224,9 @@ class AnomalyDetector:
         """Score ``value`` at ``timestamp`` against the past, then learn from it; in [0, 1]."""
         if not (math.isfinite(timestamp) and math.isfinite(value)):
             return self._score
+        resolution = self._resolution  # still a whole number of units? (steady state: one test)
+        if resolution > 0.0 and _off_the_grid(value / resolution):
+            self._refine_resolution(value)
         if self._warm is not None:
             self._warm_up(timestamp, value)
             return self._score
@@ -256,6 +265,7 @@ class AnomalyDetector:
         """Forget everything and start a new warm-up."""
         self._warm = []
         self._last_ts = -math.inf
+        self._resolution = 1.0  # the decimal unit of the values; finer as values need it
         self._score = 0.0
         self._fast = self._slow = self._fast_sigma = 0.0
         for bucket_state in (self._season, self._season_dev, self._season_weight):
@@ -285,7 +295,7 @@ class AnomalyDetector:
 
         ``stretch`` widens the recent level's sigma for the time since the last sample.
         """
-        floor = max(self._min_scale, self._rel_min_scale * abs(self._fast))
+        floor = self._floor()
         r_fast = value - self._fast
         sigma_fast = max(self._fast_sigma, floor) * stretch
         z_fast = abs(r_fast) / sigma_fast
@@ -306,6 +316,20 @@ class AnomalyDetector:
             r_season,
             bucket,
         )
+
+    def _refine_resolution(self, value: float) -> None:
+        """The coarsest finer decimal unit ``value`` is a whole number of; 0 if none is."""
+        resolution = self._resolution
+        while resolution > _FINEST_RESOLUTION:
+            resolution /= 10.0
+            if not _off_the_grid(value / resolution):
+                self._resolution = resolution
+                return
+        self._resolution = 0.0
+
+    def _floor(self) -> float:
+        """The least any sigma may be: absolute, relative to the level, and the resolution."""
+        return max(self._min_scale, self._rel_min_scale * abs(self._fast), self._resolution)
 
     def _squash(self, z: float) -> float:
         """Map |z| to [0, 1): 0 at 0, 1 - 1/e at ``z_scale``."""
@@ -357,7 +381,7 @@ class AnomalyDetector:
     ) -> None:
         """Move both baselines towards the sample, Huber-clipped; adopt sustained shifts."""
         k = self._huber_k
-        floor = max(self._min_scale, self._rel_min_scale * abs(self._fast))
+        floor = self._floor()
         limit = k * max(self._fast_sigma, floor) * step.stretch
         self._fast += step.fast * max(-limit, min(r_fast, limit))
         self._fast_sigma += step.scale * (
@@ -405,3 +429,9 @@ class AnomalyDetector:
     def _end_run(self) -> None:
         self._run_n = self._run_side = 0
         self._run_mean = self._run_m2 = 0.0
+
+
+def _off_the_grid(units: float) -> bool:
+    """Whether ``units`` is not a whole number (beyond float error); inf and NaN count as whole."""
+    fraction = units % 1.0
+    return min(fraction, 1.0 - fraction) > _UNIT_TOLERANCE

@@ -12,12 +12,15 @@ in the browser.
    scale-out requested by alice, refused to her own approval, approved by bob → the stand-in runs
    6 replicas → the surge shared among them, TTFT and KV cache recover → the verify step passes
    → the incident is mitigated.
-2. The primary DeepSeek deployment stops serving (its pods crash-loop in the stand-in) → a P1
-   "model unavailable" → the model-unavailable runbook → the fail-over (high risk) approved by
-   two people other than the requester → the Service selects the standby → the model serves
-   again → mitigated well inside the 30-minute SLA, which the timeline says.
+2. A broken release of the primary, rolled out with the ``Recreate`` strategy through the
+   kubernetes client: every replica crash-loops, the engines the Service routes to stop
+   answering (``gpuwarden_serving_up`` 0) → P1 "model unavailable" (the shipped rule opens one
+   incident per node) → the model-unavailable runbook → the fail-over (high risk) approved by
+   two people other than the requester → the Service selects the standby → the engines answer
+   again → mitigated well inside the 30-minute restore deadline, which the timeline records.
 
-On failure the incident's Markdown timeline export is left in the test's tmp dir.
+On failure the incident's Markdown timeline export is left in the test's tmp dir, beside the
+processes' logs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 import httpx
 import yaml
+from kubernetes import client
 
 from bot.config.files import DEFAULTS_DIR
 from tests.integration.remediation.conftest import CHANNEL, World
@@ -38,7 +42,6 @@ from tests.processes import Process, eventually, free_port
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 KUBE_TOKEN = "remediation-story-kube-token"
-MODEL_INCIDENT = "model:deepseek-ai/DeepSeek-V3"
 PRIMARY, STANDBY, SERVICE = "deepseek-v3-blue", "deepseek-v3-green", "deepseek-v3"
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 SEED = "2"  # gpu-node-1 carries the most traffic of the 4 nodes (see the scenario)
@@ -50,7 +53,10 @@ TTFT_RECOVER_S, KV_RECOVER = 0.15, 0.80  # the shipped rules' recover values
 FOR = {
     "ttft_p99_high": {"warn": "4s", "crit": "1s"},
     "kv_cache_saturation": {"warn": "4s", "crit": "1s"},
+    "model_unavailable": {"warn": "4s", "crit": "1s"},
 }
+BROKEN_IMAGE = "vllm/vllm-openai:v0.9.1-broken"  # the stand-in's pods of it never turn ready
+WELL_INSIDE_S = 5 * 60  # the P1 restore deadline is 30 min
 REMEDIATION = f"""
 roles:
   responder: {{users: ["*"]}}
@@ -62,30 +68,31 @@ guards: {{cooldown: 1s, max_step: 4, max_replicas: 10, min_replicas: 1}}
 
 @dataclass
 class Story:
-    """The running world (sandbox, bot) and the simulated fleet that follows the stand-in."""
+    """The running sandbox and bot (the simulated fleet runs beside them), and what people see."""
 
     world: World
-    agent: Process
 
-    def incident(self, *, severity: str) -> dict[str, Any]:
-        """The model's incident, once it is open at ``severity``."""
+    def incident(self, *, severity: str, title: str) -> dict[str, Any]:
+        """The first incident open at ``severity`` with ``title`` in its title."""
 
         def found() -> dict[str, Any] | None:
             listed = httpx.get(f"{self.world.bot_url}/api/v1/incidents", timeout=5).json()
-            return next(
-                (
-                    i
-                    for i in listed
-                    if i["group_key"] == MODEL_INCIDENT and i["severity"] == severity
-                ),
-                None,
+            return min(
+                (i for i in listed if i["severity"] == severity and title in i["title"]),
+                key=lambda i: int(i["id"]),
+                default=None,
             )
 
-        return eventually(found, timeout_s=OPEN_S, what=f"a {severity} incident of the model")
+        return eventually(found, timeout_s=OPEN_S, what=f"a {severity} incident ({title!r})")
 
-    def status(self, incident_id: int) -> str:
+    def wait_mitigated(self, incident_id: int) -> None:
+        """Wait until the verify step has passed and marked the incident mitigated."""
         url = f"{self.world.bot_url}/api/v1/incidents/{incident_id}"
-        return str(httpx.get(url, timeout=5).json()["status"])
+        eventually(
+            lambda: httpx.get(url, timeout=5).json()["status"] == "mitigated",
+            timeout_s=RECOVER_S,
+            what=f"INC-{incident_id} mitigated by its runbook's verify step",
+        )
 
     def offer(self, ref: str, runbook: str) -> dict[str, Any]:
         """The runbook offer in the thread of ``ref``, once it offers ``runbook``."""
@@ -139,6 +146,27 @@ class Story:
             return None if any(v.endswith(f":{step}") for v in values) else message
 
         return eventually(moved, timeout_s=OPEN_S, what=f"{ref} past the step {step}")
+
+    def walk(
+        self, incident: dict[str, Any], runbook: str, *, probes: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Carol starts ``runbook`` from the offer and runs its ``probes``; the run's message."""
+        number, ref = incident["id"], incident["ref"]
+        self.click_value(CAROL, self.offer(ref, runbook), "runbook.start", f"{number}:{runbook}")
+        message = self.world.run_message(ref, having="runbook.probe")
+        for step in probes:
+            self.world.click(CAROL, message, "runbook.probe")
+            message = self.step_past(ref, step)
+        return message
+
+    def request_refusing_own_approval(self, ref: str) -> dict[str, Any]:
+        """Alice requests the step's action and tries to approve it herself; the plan shown."""
+        request = self.world.run_message(ref, having="runbook.request")
+        self.world.click(ALICE, request, "runbook.request")
+        plan = self.world.run_message(ref, having="action.approve")
+        self.world.click(ALICE, plan, "action.approve")
+        self.world.answer_to(ALICE, "someone else must approve")
+        return plan
 
     def deployment(self, name: str) -> dict[str, Any]:
         deployments = self.world.kube("GET", "state")["deployments"]
@@ -203,7 +231,7 @@ def story(tmp: Path, *fault_args: str) -> Iterator[Story]:
         bot = Process("bot", ["bot"], bot_env, tmp)
         bot.wait_ready(f"{bot_url}/readyz")
         agent = Process("agent", agent_args, shared, tmp)
-        yield Story(World(sandbox_url, kube_url, bot_url, bot_env, tmp, bot), agent)
+        yield Story(World(sandbox_url, kube_url, bot_url, bot_env, tmp, bot))
     finally:
         for process in (agent, bot, sandbox):
             if process is not None:
@@ -211,38 +239,32 @@ def story(tmp: Path, *fault_args: str) -> Iterator[Story]:
 
 
 @contextmanager
-def record_on_failure(told: Story, tmp: Path, incident_id: list[int]) -> Iterator[None]:
-    """Leave the incident's Markdown timeline (and where to find the logs) if the block fails."""
+def record_on_failure(told: Story, tmp: Path, incidents: list[int]) -> Iterator[None]:
+    """If the block fails, leave the Markdown timeline of each of ``incidents`` in ``tmp``."""
     try:
         yield
     except BaseException:
-        for number in incident_id:
-            (tmp / f"INC-{number}-timeline.md").write_text(told.markdown(number))
+        for number in incidents:
+            try:
+                (tmp / f"INC-{number}-timeline.md").write_text(told.markdown(number))
+            except httpx.HTTPError as exc:  # the bot is gone: its log says why
+                (tmp / f"INC-{number}-timeline.md").write_text(f"no export: {exc}\n")
         raise
 
 
 def test_a_traffic_surge_is_scaled_out_by_one_and_approved_by_another(tmp_path: Path) -> None:
     with story(tmp_path, "--scenario", str(SCENARIOS / "traffic-surge.yaml")) as told:
-        world, seen = told.world, []
+        world, seen = told.world, list[int]()
         with record_on_failure(told, tmp_path, seen):
-            incident = told.incident(severity="P2")
+            incident = told.incident(severity="P2", title="deepseek-ai/DeepSeek-V3")
             number, ref = int(incident["id"]), str(incident["ref"])
             seen.append(number)
             assert told.deployment(PRIMARY)["replicas"] == 4
 
-            offer = told.offer(ref, "traffic-surge")
-            told.click_value(CAROL, offer, "runbook.start", f"{number}:traffic-surge")
-            message = world.run_message(ref, having="runbook.probe")
-            for step in ("kv-cache", "capacity"):
-                world.click(CAROL, message, "runbook.probe")
-                message = told.step_past(ref, step)
-            assert "gpu-node-1: Ready" in str(message["blocks"])  # the nodes probe's result
-
-            world.click(ALICE, world.run_message(ref, having="runbook.request"), "runbook.request")
-            plan = world.run_message(ref, having="action.approve")
+            probed = told.walk(incident, "traffic-surge", probes=("kv-cache", "capacity"))
+            assert "gpu-node-1: Ready" in str(probed["blocks"])  # the nodes probe's result
+            plan = told.request_refusing_own_approval(ref)
             assert "spec.replicas: 4 → 6" in str(plan["blocks"])
-            world.click(ALICE, plan, "action.approve")  # her own request
-            world.answer_to(ALICE, "someone else must approve")
             assert told.deployment(PRIMARY)["replicas"] == 4
 
             world.click(BOB, plan, "action.approve")
@@ -251,11 +273,7 @@ def test_a_traffic_surge_is_scaled_out_by_one_and_approved_by_another(tmp_path: 
                 timeout_s=OPEN_S,
                 what="6 ready replicas of the primary in the stand-in",
             )
-            eventually(
-                lambda: told.status(number) == "mitigated",
-                timeout_s=RECOVER_S,
-                what=f"{ref} mitigated once the verify step passes",
-            )
+            told.wait_mitigated(number)
 
             timeline = world.timeline(number)
             opened = _first(timeline, kind="incident.opened")
@@ -280,6 +298,73 @@ def test_a_traffic_surge_is_scaled_out_by_one_and_approved_by_another(tmp_path: 
 
             assert told.deployment(PRIMARY)["replicas"] == 6
             assert told.service()["selector"]["colour"] == "blue"
+
+
+def test_a_broken_primary_is_failed_over_with_two_approvals_inside_the_sla(tmp_path: Path) -> None:
+    with story(tmp_path, "--faults", "") as told:
+        world, seen = told.world, list[int]()
+        with record_on_failure(told, tmp_path, seen):
+            _release_broken_primary(told.world.kube_url)
+            incident = told.incident(severity="P1", title="does not answer")
+            number, ref = int(incident["id"]), str(incident["ref"])
+            seen.append(number)
+
+            probed = told.walk(incident, "model-unavailable", probes=("pods", "events"))
+            assert "CrashLoopBackOff" in str(probed["blocks"])  # the pods probe's result
+            plan = told.request_refusing_own_approval(ref)
+            assert "colour=blue → app=deepseek-v3,colour=green" in str(plan["blocks"])
+            world.click(BOB, plan, "action.approve")
+            world.wait_text(number, f"<@{BOB}> approved ACT-")
+            assert told.service()["selector"]["colour"] == "blue"  # high risk: one is not enough
+
+            world.click(CAROL, world.run_message(ref, having="action.approve"), "action.approve")
+            eventually(
+                lambda: told.service()["selector"]["colour"] == "green",
+                timeout_s=OPEN_S,
+                what="the Service selecting the standby",
+            )
+            told.wait_mitigated(number)
+            world.click(CAROL, world.run_message(ref, having="runbook.done"), "runbook.done")
+            world.wait_text(number, "Runbook *Model unavailable")
+
+            timeline = world.timeline(number)
+            opened = _first(timeline, kind="incident.opened")
+            assert "(P1)" in opened["text"]
+            requested = _first(timeline, actor=ALICE, text="requested ACT-")
+            first = _first(timeline, actor=BOB, text="approved ACT-")
+            second = _first(timeline, actor=CAROL, text="approved ACT-")
+            assert "(1 of 2)" in first["text"]
+            assert "(2 of 2)" in second["text"]
+            assert not [e for e in timeline if e["actor"] == ALICE and "approved" in e["text"]]
+            done = _first(timeline, text="done: fail over serving/deepseek-v3")
+            assert sum("Executing ACT-" in e["text"] for e in timeline) == 1
+            recovered = _first(timeline, kind="alert.resolved")
+            verified = _first(timeline, kind="runbook.step", text="recovered")
+            assert verified["data"]["step"] == "verify-serving"
+            mitigated = _first(timeline, kind="incident.mitigated")
+            met = _first(timeline, kind="sla.met", text="restore within 30 min (P1)")
+            assert met["data"]["met"] == "true"
+            assert int(met["data"]["took_s"]) < WELL_INSIDE_S
+            _in_order(opened, requested, first, second, done, recovered, verified, mitigated, met)
+
+            service = told.service()
+            assert service["deployments"] == [STANDBY]
+            assert service["readyEndpoints"] == told.deployment(STANDBY)["readyReplicas"] == 2
+            assert told.deployment(PRIMARY)["readyReplicas"] == 0  # still broken: the cause waits
+
+
+def _release_broken_primary(kube_url: str) -> None:
+    """Replace the primary with a release that crash-loops, stopping the old pods first."""
+    config = client.Configuration(host=kube_url)
+    config.api_key = {"authorization": f"Bearer {KUBE_TOKEN}"}
+    with client.ApiClient(config) as api:
+        apps = client.AppsV1Api(api)
+        primary = apps.read_namespaced_deployment(PRIMARY, "serving")
+        primary.spec.strategy = client.V1DeploymentStrategy(type="Recreate")
+        pods = primary.spec.template.spec
+        assert pods is not None
+        pods.containers[0].image = BROKEN_IMAGE
+        apps.replace_namespaced_deployment(PRIMARY, "serving", primary)
 
 
 def _first(timeline: list[dict[str, Any]], **having: str) -> dict[str, Any]:

@@ -114,7 +114,12 @@ def test_constant_series_does_not_divide_by_zero__and_a_change_scores_high():
     detector = AnomalyDetector()
     scores = [detector.update(i * STEP, 42.0) for i in range(500)]
     assert scores[-1] == 0.0
-    assert detector.update(500 * STEP, 43.0) == pytest.approx(1.0)
+    # whole units (as NVML reports degrees): one unit is one sigma, several are a surprise
+    assert detector.score(500 * STEP, 43.0) < 0.2
+    assert detector.update(500 * STEP, 48.0) >= DEFAULT_ALERT_THRESHOLD
+    continuous = AnomalyDetector()  # more decimals than a reading unit: no resolution floor
+    assert [continuous.update(i * STEP, 42.123456789) for i in range(500)][-1] == 0.0
+    assert continuous.update(500 * STEP, 42.2) == pytest.approx(1.0)
     zeros = AnomalyDetector()
     assert [zeros.update(i * STEP, 0.0) for i in range(100)][-1] == 0.0
     assert 0.0 <= zeros.update(100 * STEP, 1e-12) <= 1.0
