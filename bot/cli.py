@@ -23,7 +23,7 @@ from bot.adapters.slack import arguments
 from bot.bootstrap import build_bot
 from bot.config.export import export_prometheus, exported_rules, with_derivations
 from bot.config.files import load_config, load_engine_config, parse_duration
-from bot.config.runbooks import lint_runbooks
+from bot.config.runbooks import lint_runbooks, load_remediation, load_runbooks
 from bot.config.settings import (
     DatabaseSettings,
     ExportSettings,
@@ -79,9 +79,11 @@ def run_bot(args: argparse.Namespace) -> int:
     settings = load_settings(Settings)
     config = load_config(settings.config_dir)
     if args.check_config:
+        runbooks = load_runbooks(settings.runbooks_dir)
+        load_remediation(settings.config_dir)  # roles, approvals and guard rails
         print(
             f"configuration OK: {len(config.rules)} rules, "
-            f"{len(config.schedules)} on-call schedules"
+            f"{len(config.schedules)} on-call schedules, {len(runbooks)} runbooks"
         )
         return 0
     _logging(settings)
@@ -280,12 +282,13 @@ def configure_incident(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="incident_command", required=True, metavar="COMMAND")
     export = sub.add_parser(
         "export",
-        help="write an incident's timeline as Markdown, JSON, CSV or HTML",
+        help="write an incident's timeline as Markdown, JSON, CSV or HTML, or a postmortem draft",
         description=(
             "Write an incident, its timeline and its alerts as a file: md (Markdown tables), "
             "json (docs/schemas/incident-export.schema.json), csv (the timeline, RFC 4180) or "
             "html (a self-contained page with a chart of the triggering metric, from "
-            "GPUWARDEN_PROMETHEUS_URL when set, else the values recorded at alert transitions)."
+            "GPUWARDEN_PROMETHEUS_URL when set, else the values recorded at alert transitions); "
+            "postmortem writes a Markdown postmortem draft instead."
         ),
     )
     export.add_argument("incident", metavar="ID", help="the incident: 12 or INC-12")

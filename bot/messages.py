@@ -145,7 +145,9 @@ REPRODUCE_ERRORS = "Replay the requests logged around the onset on a canary and 
 REPRODUCE_DEFAULT = "Replay the incident window's traffic on a canary replica and watch {metric}."
 
 # Timeline export and reports (bot/services/exports.py, bot/services/reports.py)
-EXPORT_USAGE = "Say which incident to export: `/incident export INC-12 [md|json|csv|html]`."
+EXPORT_USAGE = (
+    "Say which incident to export: `/incident export INC-12 [md|json|csv|html|postmortem]`."
+)
 BAD_EXPORT_FORMAT = "`{text}` is not an export format; use one of {formats}."
 EXPORT_UPLOADED = "Uploaded `{filename}` ({size} bytes) to the thread of {ref}."
 EXPORT_UPLOADED_HERE = "Uploaded `{filename}` ({size} bytes) here; {ref} has no thread yet."
@@ -350,6 +352,7 @@ RUNBOOK_REVISION_CURRENT = " (current)"
 RUNBOOK_NO_CHANGE_CAUSE = "no change cause recorded"
 RUNBOOK_NODE_LINE = "{name}: {state}, {free} of {gpus} GPUs free"
 RUNBOOK_SAMPLE_LINE = "{labels}: {value}"
+RUNBOOK_SAMPLE_AGGREGATE = "result"  # an aggregated PromQL answer has no labels to show
 RUNBOOK_GPU_LINE = "GPU {gpu}: {readings}"
 RUNBOOK_VERIFY_QUERY = "{query} back {direction} {recover:g} (now {value})"
 RUNBOOK_VERIFY_ALERTS = "the incident's alerts resolve ({firing} still firing)"

@@ -34,7 +34,7 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
     ),
     (
         "sandbox",
-        "run the local Slack stand-in and its browser UI",
+        "run the local stand-ins: Slack (with its browser UI), Kubernetes and an LLM",
         sandbox_cli.configure,
         sandbox_cli.run,
     ),
@@ -59,7 +59,7 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Runne
     ),
     (
         "incident",
-        "work with incidents (incident export ID --format md|json|csv|html)",
+        "work with incidents (incident export ID --format md|json|csv|html|postmortem)",
         bot_cli.configure_incident,
         bot_cli.run_incident,
     ),

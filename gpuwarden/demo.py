@@ -1,7 +1,8 @@
 """``gpuwarden demo``: the whole local world in one command.
 
-Starts, as separate processes talking real HTTP, the Slack sandbox, the bot (on SQLite) and a
-simulated GPU fleet with a scheduled fault; prints the URL to open; Ctrl-C stops everything.
+Starts, as separate processes talking real HTTP, the sandbox (Slack, Kubernetes and LLM
+stand-ins), the bot (on SQLite) and a simulated GPU fleet playing the demo scenario; prints the
+URL to open; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ _RESET = "\033[0m"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Options of ``gpuwarden demo``."""
     parser.description = (
-        "Start the local world: the Slack sandbox (browser UI), the bot on SQLite and a simulated "
-        "fleet of GPU nodes with a scheduled fault. Open the printed URL and watch the incident "
-        "arrive; click Acknowledge. Ctrl-C stops everything."
+        "Start the local world: the sandbox (Slack with its browser UI, Kubernetes and LLM "
+        "stand-ins), the bot on SQLite and a simulated fleet of GPU nodes playing the demo "
+        "scenario. Open the printed URL and watch the incidents arrive; click Acknowledge, walk a "
+        "runbook, approve a scale-out as a second user. Ctrl-C stops everything."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     parser.add_argument("--sandbox-port", type=int, default=8700, help="Slack sandbox port")

@@ -1,9 +1,10 @@
 """The NVML collector: every GPU's readings, time-boxed, with lost and missing GPUs reported.
 
 Every cycle reads the fast set, every `slow_every`-th cycle the slow set too, and every
-`rare_every`-th slow cycle the rare set (`agent.collectors.nvml_health`): at the defaults, every
-1 s, 6 s and 30 s. Each cycle runs in a worker thread (`TimeBox`); if NVML does not answer
-within `timeout_s`, the last good sample is served again with its own timestamps,
+`rare_every`-th slow cycle the rare set (`agent.collectors.nvml_health`), and every
+`nvlink_errors_every`-th rare cycle reads the NVLink error counters afresh: at the defaults,
+every 1 s, 6 s, 30 s and 5 min. Each cycle runs in a worker thread (`TimeBox`); if NVML does
+not answer within `timeout_s`, the last good sample is served again with its own timestamps,
 ``gpuwarden_collect_stale`` is 1, and the timeout is counted. A GPU that is lost (or gone from
 the count) reports ``gpuwarden_gpu_up 0`` and a ``gpu_lost`` event when the episode begins; with
 `lost_repeat_s` the event repeats that often while the episode lasts (the bot resolves a
@@ -58,12 +59,14 @@ class NvmlCollector:
         open_timeout_s: float = 10.0,
         slow_every: int = 6,
         rare_every: int = 5,
+        nvlink_errors_every: int = 10,
         expected_gpus: int | None = None,
         lost_repeat_s: float | None = 60.0,
     ) -> None:
-        if slow_every < 1 or rare_every < 1:
+        if min(slow_every, rare_every, nvlink_errors_every) < 1:
             raise ValueError(
-                f"slow_every and rare_every must be at least 1, got {slow_every}, {rare_every}"
+                "slow_every, rare_every and nvlink_errors_every must be at least 1, got "
+                f"{slow_every}, {rare_every}, {nvlink_errors_every}"
             )
         self.node = node
         self.unavailable: str | None = None
@@ -74,6 +77,7 @@ class NvmlCollector:
         self._open_timeout_s = open_timeout_s
         self._slow_every = slow_every
         self._rare_every = rare_every
+        self._nvlink_errors_every = nvlink_errors_every
         self._expected_gpus = expected_gpus
         self._session: NvmlSession | None = None
         self._last: NvmlSample | None = None
@@ -117,8 +121,14 @@ class NvmlCollector:
             return [], []
         slow = self._since_slow is None or self._since_slow + 1 >= self._slow_every
         started = time.perf_counter()
+        # the first cycle probes every field of every GPU (a cold driver without persistence
+        # mode takes seconds on a multi-GPU node): it gets the open time box, later ones the
+        # cycle's
+        first = self._last is None
         try:
-            sample = self._box.run(partial(session.sample, now, slow=slow))
+            sample = self._box.run(
+                partial(session.sample, now, slow=slow), self._open_timeout_s if first else None
+            )
         except NvmlUnavailable as exc:
             self._switch_off(str(exc))
             return [], []
@@ -203,6 +213,7 @@ class NvmlCollector:
                 expected_gpus=self._expected_gpus,
                 lost_retry_cycles=self._slow_every,
                 rare_every=self._rare_every,
+                nvlink_errors_every=self._nvlink_errors_every,
             )
         return self._session
 

@@ -52,6 +52,7 @@ class NvmlSession:
         expected_gpus: int | None,
         lost_retry_cycles: int,
         rare_every: int = 1,
+        nvlink_errors_every: int = 1,
     ) -> None:
         self.nvml = nvml
         self.calls = calls
@@ -67,7 +68,9 @@ class NvmlSession:
         self._lost: dict[str, tuple[str, int]] = {}
         self._cycle = 0
         self.rare_every = rare_every
+        self.nvlink_errors_every = nvlink_errors_every  # in rare cycles
         self._slow_cycles = 0
+        self._rare_cycles = 0
 
     def open(self) -> None:
         """Initialise NVML, read the versions and enumerate the GPUs.
@@ -105,11 +108,13 @@ class NvmlSession:
         self._cycle += 1
         self._recount()
         rare = slow and self._slow_cycles % self.rare_every == 0
+        links = rare and self._rare_cycles % self.nvlink_errors_every == 0
         self._slow_cycles += slow
+        self._rare_cycles += rare
         readings: list[Reading] = []
         down: dict[str, Down] = {}
         for gpu in self.gpus:
-            reason = self._read_gpu(gpu, now, (slow, rare), readings)
+            reason = self._read_gpu(gpu, now, (slow, rare, links), readings)
             if reason is not None:
                 down[gpu.uuid] = Down(gpu.labels(), reason)
         down.update(self._missing())
@@ -133,17 +138,17 @@ class NvmlSession:
         return readings
 
     def _read_gpu(
-        self, gpu: GpuIdentity, now: float, cadence: tuple[bool, bool], out: list[Reading]
+        self, gpu: GpuIdentity, now: float, cadence: tuple[bool, bool, bool], out: list[Reading]
     ) -> str | None:
         lost = self._lost.get(gpu.uuid)
         if lost is not None and (self._cycle - lost[1]) % self.lost_retry_cycles != 0:
             return lost[0]
         probe, health = self._probes[gpu.uuid]
-        slow, rare = cadence
+        slow, rare, links = cadence
         try:
             readings = probe.fast(now)
             if slow:
-                readings += health.slow(now, self.versions, rare=rare)
+                readings += health.slow(now, self.versions, rare=rare, nvlink_errors=links)
         except GpuLost as exc:
             self._lost.setdefault(gpu.uuid, (exc.reason, self._cycle))
             return exc.reason

@@ -1,8 +1,9 @@
 """Timeline exports and incident reports over HTTP.
 
 - ``GET /api/v1/incidents/{id}/timeline``: the timeline as a JSON list of entries; with
-  ``?format=md|json|csv|html`` the incident's export file in that format, with its content type
-  (``json`` is the export document that ``docs/schemas/incident-export.schema.json`` describes)
+  ``?format=md|json|csv|html|postmortem`` the incident's export file in that format, with its
+  content type (``json`` is the export document that
+  ``docs/schemas/incident-export.schema.json`` describes; ``postmortem`` a Markdown draft)
 - ``GET /api/v1/reports?days=7|30``: MTTA, MTTR, SLA compliance per severity, incident count and
   availability per service, beside the same figures for the window before
 """
@@ -41,7 +42,7 @@ def reports_router(
     @router.get(
         "/incidents/{incident_id}/timeline",
         response_model=list[TimelineEntryOut],
-        summary="An incident's timeline; with ?format= its export file (md, json, csv, html)",
+        summary="An incident's timeline; ?format=md|json|csv|html|postmortem: its export file",
         responses={
             200: {
                 "content": {f.media_type.split(";")[0]: {} for f in ExportFormat},

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from bot.core.alert_book import AlertBook
 from bot.core.alerts import Alert, AlertTransition, Level
 from bot.core.delivery import PAGE_P1, PAGE_P2, POST_P3, Delivery
-from bot.core.signals import Event
+from bot.core.signals import HEARTBEAT, Event
 
 NOT_REPORTING_RULE = "node_not_reporting"
 NO_METRICS_RULE = "node_no_metrics"
@@ -84,7 +84,7 @@ class AbsenceTracker:
 
     def observe(self, event: Event, *, now: float) -> None:
         """Take a node's heartbeat event (other kinds are ignored) received at ``now``."""
-        if event.kind != "heartbeat":
+        if event.kind != HEARTBEAT:
             return
         node = dict(event.labels).get("node")
         if not node:

@@ -26,7 +26,7 @@ from bot import messages
 from bot.core.alerts import Alert
 from bot.core.cluster import RolloutRevision
 from bot.core.incidents import Incident, TimelineEntry
-from bot.core.signals import Event, SeriesKey
+from bot.core.signals import HEARTBEAT, Event, SeriesKey
 
 Points = Sequence[tuple[float, float]]
 
@@ -151,7 +151,11 @@ def build_evidence(data: EvidenceInput) -> Evidence:
     onset = began if onset is None else min(onset, began)
     buckets = _Buckets(start, end)
     moved = _moved_together(series, trigger, buckets, start, end)
-    events = [e for e in data.events if _event_in_scope(e, scope) and start <= e.ts <= end]
+    events = [
+        e
+        for e in data.events
+        if e.kind != HEARTBEAT and _event_in_scope(e, scope) and start <= e.ts <= end
+    ]
     aligned = tuple(
         sorted((AlignedEvent(e, e.ts - onset) for e in events), key=lambda a: abs(a.offset_s))
     )

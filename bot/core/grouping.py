@@ -60,6 +60,12 @@ def incident_key(labels: Mapping[str, str]) -> str:
     return f"{_PREFIX[key[-1][0]]}:{'/'.join(value for _, value in key)}"
 
 
+def served_by(incident_group_key: str) -> str | None:
+    """The deployment or model an incident group key names (``model:deepseek-v3``), if any."""
+    kind, _, name = incident_group_key.partition(":")
+    return name if kind in {_PREFIX["deployment"], _PREFIX["model_name"]} and name else None
+
+
 @dataclass(frozen=True, slots=True)
 class NotificationGroup:
     """Transitions of one group to be delivered together, in arrival order."""

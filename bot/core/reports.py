@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from bot.core.alerts import Alert
+from bot.core.grouping import served_by
 from bot.core.incidents import Incident, IncidentStatus, Severity
 from bot.core.policy import Deadline, SlaPolicy, deadlines
 
 DAY_S = 86400.0
-_DEPLOYMENT_KEY = "deployment:"
 _NOT_RESTORED = frozenset({IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED})
 
 
@@ -192,13 +192,14 @@ def availability(
 
 
 def service_of(incident: Incident, alerts: Iterable[Alert]) -> str:
-    """The deployment an incident is about, else its group key.
+    """The deployment or model an incident is about, else its group key.
 
-    A ``deployment:NAME`` group key names it; otherwise the ``deployment`` label, when every
-    alert of the incident that carries one carries the same.
+    A ``deployment:NAME`` or ``model:NAME`` group key names it; otherwise the ``deployment``
+    label, when every alert of the incident that carries one carries the same.
     """
-    if incident.group_key.startswith(_DEPLOYMENT_KEY):
-        return incident.group_key.removeprefix(_DEPLOYMENT_KEY)
+    served = served_by(incident.group_key)
+    if served is not None:
+        return served
     labels = {a.label("deployment") for a in alerts} - {""}
     return labels.pop() if len(labels) == 1 else incident.group_key
 

@@ -62,6 +62,9 @@ class Sample(NamedTuple):
     value: float
 
 
+HEARTBEAT = "heartbeat"  # the agent's "still here" event: liveness, never evidence of a fault
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """A discrete happening on a node: an XID, a log line, a lost GPU, a heartbeat."""

@@ -147,7 +147,13 @@ def evaluate(
 
     # the alert is firing: only the recover value ends it (value hysteresis)
     if rule.recovered(value):
-        resolved = replace(alert, state=AlertState.RESOLVED, value=value, resolved_at=now)
+        resolved = replace(
+            alert,
+            state=AlertState.RESOLVED,
+            value=value,
+            resolved_at=now,
+            summary=rule.describe(value, labels),  # "recovered: … at 70%", not the last peak
+        )
         return _moved(resolved, None, None, TransitionKind.RESOLVED, now)
     updated = replace(alert, value=value, summary=rule.describe(value, labels))
     if alert.level is Level.WARN and level is Level.CRIT:

@@ -224,7 +224,8 @@ def samples_result(samples: Sequence[Sample]) -> ProbeResult:
     """A PromQL answer; the value is its largest element."""
     lines = [
         messages.RUNBOOK_SAMPLE_LINE.format(
-            labels=_labels_text(s.series) or s.series.metric or "{}", value=f"{s.value:.4g}"
+            labels=_labels_text(s.series) or s.series.metric or messages.RUNBOOK_SAMPLE_AGGREGATE,
+            value=f"{s.value:.4g}",
         )
         for s in samples
     ]

@@ -45,7 +45,7 @@ class ExportFile:
 
 
 def parse_format(text: str) -> ExportFormat:
-    """``md``, ``json``, ``csv`` or ``html`` (any case); a UserError names the choices."""
+    """``md``, ``json``, ``csv``, ``html`` or ``postmortem`` (any case); else a UserError."""
     try:
         return ExportFormat(text.strip().lower())
     except ValueError:

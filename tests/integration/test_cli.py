@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.files import load_config
+from bot.config.runbooks import load_runbooks
 from storage.migrate import current_revision, head_revision
 
 SECRETS = {
@@ -91,7 +93,9 @@ def test_a_bad_rules_file_names_the_file_and_the_key(tmp_path: Path):
 def test_check_config_accepts_the_shipped_defaults():
     result = gpuwarden("bot", "--check-config", env=SECRETS)
     assert result.returncode == 0, result.stderr
-    assert "configuration OK: 3 rules" in result.stdout
+    config, runbooks = load_config(None), load_runbooks(None)
+    assert f"configuration OK: {len(config.rules)} rules" in result.stdout
+    assert f"{len(runbooks)} runbooks" in result.stdout
 
 
 def test_db_upgrade_creates_the_sqlite_database_in_the_data_dir(tmp_path: Path):

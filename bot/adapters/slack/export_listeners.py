@@ -36,7 +36,7 @@ def register_export_commands(
     """Add ``export`` and ``report`` to the ``/incident`` router."""
 
     async def export_command(call: Invocation) -> Reply:
-        """/incident export INC-12 [md|json|csv|html] — upload the timeline into the thread."""
+        """/incident export INC-12 [md|json|csv|html|postmortem] — upload it into the thread."""
         if not call.args:
             raise UserError(messages.EXPORT_USAGE)
         fmt = exports.parse_format(call.args[1]) if len(call.args) > 1 else ExportFormat.MARKDOWN
@@ -83,7 +83,7 @@ def register_export_commands(
     router.add(
         "export",
         export_command,
-        usage="export INC-12 [md|json|csv|html]",
+        usage="export INC-12 [md|json|csv|html|postmortem]",
         summary="upload the incident's timeline as a file into its thread",
         slow=True,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -141,6 +141,15 @@ def test_memory_leak_ranks_first__without_an_llm(leak_run: Run) -> None:
     assert all(gpu == "2" for metric, gpu in moved if "memory" in metric)
     assert abs(evidence.onset - (T0 + 300)) <= 2 * STEP_S
     assert evidence.changes == (old_driver_update,)
+
+
+def test_heartbeats_are_never_evidence(leak_run: Run) -> None:
+    # the agent's heartbeats (the simulator's fleet sends none) at the leak's onset
+    beats = [Event("heartbeat", T0 + 300 + i, (("node", "gpu-node-1"),)) for i in range(3)]
+    with_beats = replace(leak_run, events=[*leak_run.events, *beats])
+    evidence = evidence_of(with_beats, metric="gpuwarden_gpu_process_memory_used_bytes")
+    assert evidence.hypotheses[0].kind == "leak"
+    assert "heartbeat" not in {aligned.event.kind for aligned in evidence.aligned}
 
 
 def test_memory_leak_evidence_needs_no_trigger_metric(leak_run: Run) -> None:

@@ -130,12 +130,14 @@ def test_services_group_incidents_and_the_fleet_is_down_when_any_service_is():
     assert result.fleet_availability == pytest.approx(0.6)
 
 
-def test_the_service_is_the_deployment_else_the_group_key():
+def test_the_service_is_the_deployment_or_model_else_the_group_key():
     def alert(**labels: str) -> Alert:
         return Alert("f", "r", tuple(labels.items()), AlertState.FIRING, Level.WARN, 1.0, 0)
 
     by_node = inc(1, Severity.P1, "node:a", 0)
     assert service_of(inc(1, Severity.P1, "deployment:deepseek", 0), []) == "deepseek"
+    assert service_of(inc(1, Severity.P1, "model:deepseek-v3", 0), []) == "deepseek-v3"
+    assert service_of(inc(1, Severity.P1, "model:", 0), []) == "model:"
     assert service_of(by_node, [alert(deployment="llama", node="a"), alert(node="a")]) == "llama"
     assert service_of(by_node, [alert(deployment="llama"), alert(deployment="qwen")]) == "node:a"
     assert service_of(by_node, []) == "node:a"

@@ -92,6 +92,7 @@ class FakeGpu:
     pcie: tuple[int, int, int, int, int] = (7, 5, 5, 16, 16)  # replays, gen cur/max, width
     nvlinks: list[int] = field(default_factory=lambda: [1, 0])
     nvlink_errors: int = 4
+    nvlink_dl_fields: bool = True  # per-link DL error fields in nvmlDeviceGetFieldValues
     persistence: int = 1
     recovery_action: int = 0
     processes: list[tuple[int, int | None]] = field(default_factory=list)
@@ -118,6 +119,9 @@ class FakeNvml:
     NVML_SUCCESS = 0
     NVML_NVLINK_MAX_LINKS = 4
     NVML_FI_DEV_GET_GPU_RECOVERY_ACTION = 230
+    NVML_FI_DEV_NVLINK_ERROR_DL_REPLAY = 161  # the numbers of nvidia-ml-py
+    NVML_FI_DEV_NVLINK_ERROR_DL_RECOVERY = 162
+    NVML_FI_DEV_NVLINK_ERROR_DL_CRC = 163
     nvmlMemory_v2 = 0x02000028
     nvmlEventTypeXidCriticalError = 0x8
 
@@ -280,11 +284,24 @@ class FakeNvml:
     def nvmlDeviceGetNvLinkErrorCounter(self, h: Handle, link: int, counter: int) -> int:
         return self._gpu(h, "nvmlDeviceGetNvLinkErrorCounter").nvlink_errors + counter + link
 
-    def nvmlDeviceGetFieldValues(self, h: Handle, ids: list[int]) -> list[SimpleNamespace]:
+    def nvmlDeviceGetFieldValues(
+        self, h: Handle, ids: list[int] | list[tuple[int, int]]
+    ) -> list[SimpleNamespace]:
         gpu = self._gpu(h, "nvmlDeviceGetFieldValues")
-        assert ids == [230]
-        value = SimpleNamespace(uiVal=gpu.recovery_action)
-        return [SimpleNamespace(nvmlReturn=0, valueType=1, value=value)]
+        if ids == [230]:
+            value = SimpleNamespace(uiVal=gpu.recovery_action)
+            return [SimpleNamespace(nvmlReturn=0, valueType=1, value=value)]
+        answers = []
+        for field_id, link in ids:  # type: ignore[misc]  # per-link DL error counters
+            assert 161 <= field_id <= 163
+            if not gpu.nvlink_dl_fields:
+                answers.append(SimpleNamespace(nvmlReturn=ERROR_CODES["NVML_ERROR_NOT_SUPPORTED"]))
+                continue
+            count = gpu.nvlink_errors + (field_id - 161) + link  # as the per-counter call
+            answers.append(
+                SimpleNamespace(nvmlReturn=0, valueType=3, value=SimpleNamespace(ullVal=count))
+            )
+        return answers
 
     def nvmlDeviceGetComputeRunningProcesses(self, h: Handle) -> list[SimpleNamespace]:
         gpu = self._gpu(h, "nvmlDeviceGetComputeRunningProcesses")

@@ -77,7 +77,6 @@ def test_reports_every_reading_in_base_units__from_one_cycle(registry):
         ("gpuwarden_gpu_nvlink_errors_total", "link=0", "type=replay"): 4,
         ("gpuwarden_gpu_nvlink_errors_total", "link=0", "type=recovery"): 5,
         ("gpuwarden_gpu_nvlink_errors_total", "link=0", "type=crc_flit"): 6,
-        ("gpuwarden_gpu_nvlink_errors_total", "link=0", "type=crc_data"): 7,
         ("gpuwarden_gpu_persistence_mode",): 1,
         ("gpuwarden_gpu_recovery_action",): 0,
         (
@@ -150,11 +149,63 @@ def test_unsupported_field_is_absent_and_never_asked_again(registry):
 
 def test_links_past_the_last_answer_invalid_argument__asked_once(registry):
     nvml = FakeNvml(FakeGpu(UUID0))  # 2 links of NVML_NVLINK_MAX_LINKS = 4
-    collector = _collector(nvml, registry, slow_every=1)
+    collector = _collector(nvml, registry, slow_every=1, rare_every=1)
     collector.collect(NOW)
     collector.collect(NOW + 1)
 
     assert nvml.calls["nvmlDeviceGetNvLinkState"] == 4 + 2
+
+
+def _nvlink_errors(readings) -> dict[tuple[str, str], float]:
+    return {
+        (r.labels["link"], r.labels["type"]): r.value
+        for r in readings
+        if r.metric == "gpuwarden_gpu_nvlink_errors_total"
+    }
+
+
+def test_nvlink_errors_are_read_in_one_field_call_every_n_rare_cycles__reported_between(registry):
+    gpu = FakeGpu(UUID0, nvlinks=[1, 1, 0])
+    nvml = FakeNvml(gpu)
+    collector = _collector(nvml, registry, slow_every=1, rare_every=1, nvlink_errors_every=3)
+    cycles = [_nvlink_errors(collector.collect(NOW + i)[0]) for i in range(4)]
+
+    assert cycles[0] == {
+        ("0", "replay"): 4,
+        ("0", "recovery"): 5,
+        ("0", "crc_flit"): 6,
+        ("1", "replay"): 5,
+        ("1", "recovery"): 6,
+        ("1", "crc_flit"): 7,
+    }  # link 2 is down: no counters
+    assert cycles[1] == cycles[2] == cycles[0]  # the last counts, reported again
+    assert nvml.calls["nvmlDeviceGetFieldValues"] == 2 + 4  # NVLink twice, recovery 4 times
+    assert nvml.calls["nvmlDeviceGetNvLinkErrorCounter"] == 0
+    gpu.nvlink_errors = 10
+    assert _nvlink_errors(collector.collect(NOW + 4)[0]) == cycles[0]
+    assert _nvlink_errors(collector.collect(NOW + 5)[0]) == cycles[0]
+    assert _nvlink_errors(collector.collect(NOW + 6)[0])[("0", "replay")] == 10  # read afresh
+
+
+def test_nvlink_errors_fall_back_to_per_counter_calls_without_the_fields(registry):
+    nvml = FakeNvml(FakeGpu(UUID0, nvlink_dl_fields=False))
+    collector = _collector(nvml, registry, slow_every=1, rare_every=1)
+    first = _nvlink_errors(collector.collect(NOW)[0])
+    second = _nvlink_errors(collector.collect(NOW + 1)[0])
+
+    assert (
+        first
+        == second
+        == {
+            ("0", "replay"): 4,
+            ("0", "recovery"): 5,
+            ("0", "crc_flit"): 6,
+            ("0", "crc_data"): 7,
+        }
+    )
+    assert nvml.calls["nvmlDeviceGetNvLinkErrorCounter"] == 4  # once (then reported again)
+    assert nvml.calls["nvmlDeviceGetFieldValues"] == 1 + 2  # the fields tried once; recovery x2
+    assert _errors(registry, "not_supported") == 0
 
 
 def test_function_missing_from_the_binding__field_absent(registry):
@@ -301,6 +352,22 @@ def test_driver_unloaded_mid_run__switches_the_collector_off(registry):
 
     assert collector.collect(NOW + 1) == ([], [])
     assert "driver is not loaded" in (collector.unavailable or "")
+
+
+def test_the_first_cycle_gets_the_open_time_box__a_cold_driver_probing_every_field(registry):
+    gpu = FakeGpu(UUID0)
+    nvml = FakeNvml(gpu)
+    collector = _collector(nvml, registry, timeout_s=0.2, open_timeout_s=5.0)
+    assert collector.open()
+    cold = threading.Event()
+    gpu.block["nvmlDeviceGetUtilizationRates"] = cold
+    threading.Timer(0.5, cold.set).start()  # longer than a cycle's box, shorter than open's
+
+    first, _ = collector.collect(NOW)
+
+    assert ("gpuwarden_collect_stale", 0.0) in [(r.metric, r.value) for r in first]
+    assert collector.gpu_count == 1
+    assert _errors(registry, "timeout") == 0
 
 
 def test_hung_call_is_time_boxed__last_good_sample_served_stale(registry):
