@@ -40,7 +40,7 @@ from bot.config.runbooks import load_remediation, load_runbooks
 from bot.config.settings import Settings
 from bot.core.engine import AlertEngine
 from bot.core.errors import ConfigError
-from bot.core.ports import Clock, Notifier, UnitOfWorkFactory
+from bot.core.ports import Clock, MetricHistory, Notifier, UnitOfWorkFactory
 from bot.core.thresholds import ThresholdRule
 from bot.services import remediation, runbooks, silences
 from bot.services.alerting import deliver
@@ -103,9 +103,6 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         clock=clock,
         sla=config.sla,
     )
-    reports_api, weekly_report = _exports_and_reports(
-        settings, config, router=incident_commands, uow=uow, clock=clock, client=client
-    )
     scheduler = IntervalScheduler()
     triage = _thread_assistants(
         settings,
@@ -116,6 +113,15 @@ def build_bot(settings: Settings, config: BotConfig, *, clock: Clock | None = No
         uow=uow,
         notifier=notifier,
         clock=clock,
+    )
+    reports_api, weekly_report = _exports_and_reports(
+        settings,
+        config,
+        router=incident_commands,
+        uow=uow,
+        clock=clock,
+        client=client,
+        recent=triage.history,
     )
     incident_commands.attach(slack_app)
     slack_runtime = SlackRuntime(
@@ -309,11 +315,15 @@ def _exports_and_reports(
     uow: UnitOfWorkFactory,
     clock: Clock,
     client: AsyncWebClient,
+    recent: SampleHistory,
 ) -> tuple[APIRouter, Callable[[], Awaitable[None]]]:
-    """``/incident export|report``; returns their HTTP routes and the weekly report's job."""
+    """``/incident export|report``; returns their HTTP routes and the weekly report's job.
+
+    An export's chart asks Prometheus for the metric's history, else the bot's recent samples.
+    """
     rules = {rule.name: rule for rule in with_derivations(config.engine)}
-    history = None
-    if settings.prometheus_url is not None:  # the export's chart asks Prometheus for history
+    history: MetricHistory = recent
+    if settings.prometheus_url is not None:
         history = PrometheusMetricsSource(url=settings.prometheus_url)
     register_export_commands(
         router, uow=uow, rules=rules, history=history, sla=config.sla, clock=clock
@@ -416,7 +426,7 @@ def _triage(
         log.info("LLM triage off (GPUWARDEN_LLM_BASE_URL unset): template summaries")
     deps = TriageDeps(
         summarizer=summarizer,
-        history=SampleHistory(),  # recent samples and events: the root-cause evidence window
+        history=SampleHistory(),  # what agents pushed lately: evidence, probes, export charts
         watched_metric=metric_watcher(config.engine),
         cluster=cluster,  # rollout history: the last changes to what the incident touches
         max_tokens=settings.llm_max_tokens,
@@ -477,6 +487,9 @@ def _runbooks(
     walk. Remediation needs a cluster: GPUWARDEN_KUBE_URL, else the in-cluster service account or a
     kubeconfig; without one, runbooks still run their manual steps and metric probes.
     """
+    client = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
+    )
     gated = None
     if cluster is not None:
         policy = load_remediation(settings.config_dir)
@@ -488,17 +501,12 @@ def _runbooks(
             roles=policy.roles,
             approvals=policy.approvals,
             guards=policy.guards,
+            groups=SlackUserGroups(client=client, outbox=notifier.outbox),
         )
     deps = RunbookDeps(
         uow=wiring.uow,
         notifier=notifier,
-        board=SlackRunbookBoard(
-            client=AsyncWebClient(
-                token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-            ),
-            outbox=notifier.outbox,
-            clock=wiring.clock,
-        ),
+        board=SlackRunbookBoard(client=client, outbox=notifier.outbox, clock=wiring.clock),
         clock=wiring.clock,
         runbooks=load_runbooks(settings.runbooks_dir),
         remediation=gated,
@@ -509,14 +517,7 @@ def _runbooks(
         escalation=config.escalation,
         sla=config.sla,
     )
-    groups = SlackUserGroups(
-        client=AsyncWebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-        ),
-        outbox=notifier.outbox,
-    )
-    roles = gated.roles if gated is not None else load_remediation(settings.config_dir).roles
-    register_runbooks(wiring.app, router=wiring.router, deps=deps, roles=roles, groups=groups)
+    register_runbooks(wiring.app, router=wiring.router, deps=deps)
 
     recovered = asyncio.Event()
 

@@ -36,8 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Start the local world: the sandbox (Slack with its browser UI, Kubernetes and LLM "
         "stand-ins), the bot on SQLite and a simulated fleet of GPU nodes playing the demo "
-        "scenario. Open the printed URL and watch the incidents arrive; click Acknowledge, walk a "
-        "runbook, approve a scale-out as a second user. Ctrl-C stops everything."
+        "scenario. Open the printed URL and watch the incidents arrive; acknowledge one, walk a "
+        "runbook and approve its scale-out as a second user. Ctrl-C stops everything."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     parser.add_argument("--sandbox-port", type=int, default=8700, help="Slack sandbox port")

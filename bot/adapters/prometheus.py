@@ -82,6 +82,8 @@ def series_from_matrix(result: Any) -> list[RangeSeries]:
 class PrometheusMetricsSource:
     """Instant and range PromQL queries; the blocking client runs in a worker thread."""
 
+    source = "Prometheus"
+
     def __init__(self, *, url: str, timeout_s: float = 10.0) -> None:
         # no client-side retries: the poller asks again at its next interval
         self._client = PrometheusConnect(url=url.rstrip("/"), retry=Retry(0), timeout=timeout_s)

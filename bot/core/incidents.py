@@ -22,6 +22,10 @@ class Severity(StrEnum):
     P2 = "P2"
     P3 = "P3"
 
+    def outranks(self, other: Severity) -> bool:
+        """Whether this level is more urgent than ``other`` (P1 outranks P2 and P3)."""
+        return self.value < other.value
+
 
 class IncidentStatus(StrEnum):
     """Where an incident is in its life."""
@@ -145,6 +149,16 @@ def change_severity(incident: Incident, severity: Severity, *, now: float) -> In
     if severity is incident.severity:
         raise UserError(messages.ALREADY_SEVERITY.format(ref=incident.ref, severity=severity))
     return replace(incident, severity=severity, updated_at=now, version=incident.version + 1)
+
+
+def raised_by_alert(incident: Incident, severity: Severity, *, now: float) -> Incident | None:
+    """The open incident at ``severity`` if an alert of that level outranks it, else None.
+
+    A worse alert joining an incident raises it (never lowers it: people lower it by hand).
+    """
+    if incident.status not in OPEN_STATUSES or not severity.outranks(incident.severity):
+        return None
+    return change_severity(incident, severity, now=now)
 
 
 def assign(incident: Incident, owner: str, *, now: float) -> Incident:

@@ -397,6 +397,8 @@ RangeSeries = tuple[dict[str, str], list[tuple[float, float]]]  # (labels, (time
 class MetricHistory(Protocol):
     """A metrics store that answers PromQL range queries (Prometheus): what an export charts."""
 
+    source: str  # what the chart's caption names, e.g. "Prometheus"
+
     async def query_range(
         self, promql: str, *, start: float, end: float, step_s: float
     ) -> list[RangeSeries]:

@@ -12,7 +12,7 @@ from bot.core.engine import EngineOutput
 from bot.core.errors import AdapterError
 from bot.core.export import observed
 from bot.core.grouping import incident_key
-from bot.core.incidents import Incident, Severity, TimelineEntry
+from bot.core.incidents import Incident, Severity, TimelineEntry, raised_by_alert
 from bot.core.matchers import alert_labels
 from bot.core.ports import Notifier, UnitOfWork, UnitOfWorkFactory
 
@@ -95,17 +95,31 @@ async def handle_transition(
             tx.commit()
             return None
         tx.alerts.upsert(alert, incident_id=incident.id)
-        entry = tx.timeline.append(
-            TimelineEntry(
-                incident.id,
-                transition.at,
-                f"alert.{transition.kind}",
-                text,
-                data=observed(alert),  # the value at this transition, for the export's chart
+        entries = [
+            tx.timeline.append(
+                TimelineEntry(
+                    incident.id,
+                    transition.at,
+                    f"alert.{transition.kind}",
+                    text,
+                    data=observed(alert),  # the value at this transition, for the export's chart
+                )
             )
-        )
+        ]
+        raised = None
+        if transition.kind in {TransitionKind.FIRED, TransitionKind.ESCALATED}:
+            raised = raised_by_alert(incident, severity, now=transition.at)
+        if raised is not None and tx.incidents.save(raised, expected_version=incident.version):
+            raise_text = messages.SEVERITY_RAISED_BY_ALERT.format(
+                old=incident.severity, new=severity, rule=alert.rule
+            )
+            entries.append(
+                tx.timeline.append(
+                    TimelineEntry(incident.id, transition.at, "incident.severity", raise_text)
+                )
+            )
+            incident = raised
         alerts = tx.alerts.for_incident(incident.id)
-        entries = [entry]
         if transition.kind is TransitionKind.RESOLVED and all(
             a.state is not AlertState.FIRING for a in alerts
         ):

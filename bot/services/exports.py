@@ -109,14 +109,14 @@ async def chart_for(
                 query, start=start, end=end, step_s=(end - start) / CHART_POINTS
             )
         except AdapterError as exc:
-            log.warning("no chart from Prometheus for %s: %s", incident.ref, exc)
-            why = messages.CHART_PROMETHEUS_FAILED.format(error=exc)
+            log.warning("no chart from %s for %s: %s", history.source, incident.ref, exc)
+            why = messages.CHART_HISTORY_FAILED.format(source=history.source, error=exc)
         else:
             points = export.matching_series(series, alert.labels)
             if points:
-                source = messages.CHART_FROM_PROMETHEUS.format(query=query)
+                source = messages.CHART_FROM_HISTORY.format(source=history.source, query=query)
                 return Chart(metric, points, lines, source)
-            why = messages.CHART_PROMETHEUS_EMPTY.format(query=query)
+            why = messages.CHART_HISTORY_EMPTY.format(source=history.source, query=query)
     points = export.observed_points(timeline, alert.fingerprint)
     if not points:
         return None

@@ -4,7 +4,9 @@ The bot keeps no sample history of its own (Prometheus does, where there is one)
 records what agents push here: per series a ring buffer of at most one sample per ``step_s`` over
 ``keep_s``, for the first ``max_series`` series seen (later ones are not kept: a fleet that large
 has Prometheus for history), and the last ``max_events`` events. A restart forgets it; the
-evidence then covers what arrived since.
+evidence then covers what arrived since. Without Prometheus it is also what an exported
+incident's chart is drawn from (``query_range``), in the bot; the CLI, another process, has
+only the values recorded on the timeline.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from bot.core.errors import AdapterError
+from bot.core.matchers import matches_all
+from bot.core.ports import RangeSeries
 from bot.core.signals import Event, Sample, SeriesKey
+from bot.core.walkthrough import Selector
 
 KEEP_S = 30 * 60.0
 STEP_S = 5.0
@@ -22,6 +28,8 @@ MAX_EVENTS = 2_000
 
 class SampleHistory:
     """Bounded per-series ring buffers and a bounded event log (one process, one event loop)."""
+
+    source = "the bot's recent samples"
 
     def __init__(
         self,
@@ -66,6 +74,28 @@ class SampleHistory:
             for key, ring in self._series.items()
             if node is None or key.label("node") == node
         }
+
+    async def query_range(
+        self, promql: str, *, start: float, end: float, step_s: float
+    ) -> list[RangeSeries]:
+        """A range query over the kept points (MetricHistory): a plain selector, no aggregation.
+
+        What an export charts when no Prometheus is configured. ``step_s`` is not needed: the
+        points are already one per step at most. Anything beyond a selector raises AdapterError.
+        """
+        del step_s
+        selector = Selector.parse(promql)
+        if selector is None or selector.aggregation is not None:
+            msg = f"the bot's own history answers plain selectors only, not {promql!r}"
+            raise AdapterError(msg)
+        found: list[RangeSeries] = []
+        for key, ring in self._series.items():
+            labels = dict(key.labels)
+            if key.metric == selector.metric and matches_all(selector.matchers, labels):
+                points = [(ts, value) for ts, value in ring if start <= ts <= end]
+                if points:
+                    found.append(({"__name__": key.metric, **labels}, points))
+        return found
 
     def events(self, *, node: str | None = None) -> list[Event]:
         """Kept events (of one node), oldest first."""

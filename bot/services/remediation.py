@@ -33,10 +33,10 @@ from bot.core.approvals import (
     may_request,
     transition,
 )
-from bot.core.errors import AdapterError, Conflict, UserError
+from bot.core.errors import AdapterError, Conflict, NotFound, UserError
 from bot.core.guards import GuardPolicy, PastAction, violations
 from bot.core.incidents import AuditEntry, TimelineEntry
-from bot.core.ports import Clock, Cluster, Notifier, UnitOfWork, UnitOfWorkFactory
+from bot.core.ports import Clock, Cluster, Notifier, UnitOfWork, UnitOfWorkFactory, UserGroups
 
 log = logging.getLogger(__name__)
 VERIFY_TIMEOUT_S = 300.0
@@ -53,6 +53,23 @@ class RemediationDeps:
     roles: RolePolicy
     approvals: ApprovalPolicy
     guards: GuardPolicy
+    groups: UserGroups | None = None  # where roles name user groups: who is in them
+
+
+async def role_groups(deps: RemediationDeps, user: str) -> frozenset[str]:
+    """The role-granting user groups ``user`` is in (looked up only where roles name any)."""
+    named = deps.roles.named_groups()
+    if not named or deps.groups is None:
+        return frozenset()
+    mine = set()
+    for ref in named:
+        try:
+            group = await deps.groups.find(ref)
+        except (AdapterError, NotFound):
+            continue  # a group that cannot be read grants nothing now
+        if user in group.users:
+            mine.add(ref)
+    return frozenset(mine)
 
 
 async def request_action(
@@ -235,6 +252,9 @@ async def expire_due(*, deps: RemediationDeps) -> list[ActionRecord]:
 
 
 async def _claim(deps: RemediationDeps, action_id: int) -> ActionRecord | None:
+    with deps.uow() as tx:
+        approvers = {a.approver for a in tx.actions.approvals(action_id)}
+    groups = {user: await role_groups(deps, user) for user in approvers}  # roles checked anew
     now = deps.clock.now()
     with deps.uow() as tx:
         action = tx.actions.get(action_id)
@@ -242,7 +262,9 @@ async def _claim(deps: RemediationDeps, action_id: int) -> ActionRecord | None:
             return None  # claimed already, or never approved
         approvals = tx.actions.approvals(action_id)
         still = frozenset(
-            a.approver for a in approvals if may_approve(deps.roles.roles_of(a.approver))
+            a.approver
+            for a in approvals
+            if may_approve(deps.roles.roles_of(a.approver, groups.get(a.approver, frozenset())))
         )
         check_execution(action, approvals, approvers_now=still, now=now, policy=deps.approvals)
         claimed = transition(action, ActionEvent.CLAIM, now=now)

@@ -2,10 +2,9 @@
 
 A simulated GPU saturates → the alert fires → the bot posts the incident → alice acknowledges it
 with the button → bob adds a note with ``/incident note`` in the command box → alice resolves it
-through the Resolve button's confirm dialog. The page is checked at each step and screenshots
-are saved to build/screenshots/ (``GPUWARDEN_SCREENSHOTS`` to change).
-
-The walkthrough ends at Resolve: ``/incident export`` is not registered yet (exports helper).
+through the Resolve button's confirm dialog → bob exports the timeline with ``/incident export``
+and the HTML file appears in the thread, and opens with its chart. The page is checked at each
+step and screenshots are saved to build/screenshots/ (``GPUWARDEN_SCREENSHOTS`` to change).
 """
 
 from __future__ import annotations
@@ -52,7 +51,9 @@ def command(page: Page, text: str) -> None:
 
 
 @pytest.mark.browser
-def test_two_people_take_an_incident_from_alert_to_resolved(page: Page, world: SlackWorld):
+def test_two_people_take_an_incident_from_alert_to_resolved_and_export_it(
+    page: Page, world: SlackWorld
+):
     page.goto(f"{world.sandbox_url}/")
     incident = page.locator(".message", has_text="on gpu-node-2 at").filter(has_text="INC-1")
     expect(incident.first).to_be_visible(timeout=60_000)
@@ -87,6 +88,21 @@ def test_two_people_take_an_incident_from_alert_to_resolved(page: Page, world: S
     open_thread(root)
     expect(root.locator(".thread")).to_contain_text("Resolved by")
     shot(page, "4-resolved")
+
+    act_as(page, "bob")
+    command(page, "/incident export INC-1 html")
+    uploaded = page.locator(".message.ephemeral", has_text="Uploaded INC-1-timeline.html")
+    expect(uploaded).to_be_visible(timeout=30_000)
+    open_thread(root)
+    card = root.locator(".thread .file-card", has_text=".html")
+    expect(card).to_be_visible(timeout=15_000)
+    shot(page, "5-exported")
+    with page.context.expect_page() as opened:
+        card.locator("a.file-name").click()
+    export = opened.value
+    expect(export.locator("svg").first).to_be_visible(timeout=15_000)
+    expect(export.locator("body")).to_contain_text("INC-1")
+    export.screenshot(path=SCREENSHOTS / "incident-walkthrough-6-export.png", full_page=True)
 
 
 def open_thread(message: Locator) -> None:

@@ -18,11 +18,11 @@ from bot import messages
 from bot.adapters.slack.arguments import incident_id
 from bot.adapters.slack.commands import CommandRouter, Invocation, Reply
 from bot.adapters.slack.ids import ActionId
-from bot.core.approvals import Decision, RolePolicy
-from bot.core.errors import AdapterError, NotFound, UserError
-from bot.core.ports import UserGroups
+from bot.core.approvals import Decision
+from bot.core.errors import NotFound, UserError
 from bot.core.runbooks import StepOutcome
 from bot.services import runbooks
+from bot.services.remediation import role_groups
 from bot.services.runbooks import RunbookDeps
 
 Button = Callable[[dict[str, Any], str], Awaitable[object]]
@@ -34,11 +34,9 @@ def register_runbooks(
     *,
     router: CommandRouter,
     deps: RunbookDeps,
-    roles: RolePolicy,
-    groups: UserGroups | None = None,
 ) -> None:
     """Add ``/incident runbook`` to ``router`` and the walk-through's buttons to ``app``."""
-    handlers = _Handlers(deps, roles, groups)
+    handlers = _Handlers(deps)
     router.add(
         "runbook",
         handlers.command,
@@ -65,10 +63,8 @@ def register_runbooks(
 class _Handlers:
     """Parse what Slack sent, call the runbook service."""
 
-    def __init__(self, deps: RunbookDeps, roles: RolePolicy, groups: UserGroups | None) -> None:
+    def __init__(self, deps: RunbookDeps) -> None:
         self._deps = deps
-        self._roles = roles
-        self._groups = groups
 
     async def command(self, call: Invocation) -> Reply:
         """/incident runbook INC-n [NAME] — offer the fitting runbooks, or start one."""
@@ -155,19 +151,9 @@ class _Handlers:
         )
 
     async def _groups_of(self, user: str) -> frozenset[str]:
-        """The role-granting user groups ``user`` is in (looked up only where roles name any)."""
-        named = self._roles.named_groups()
-        if not named or self._groups is None:
-            return frozenset()
-        mine = set()
-        for ref in named:
-            try:
-                group = await self._groups.find(ref)
-            except (AdapterError, NotFound):
-                continue
-            if user in group.users:
-                mine.add(ref)
-        return frozenset(mine)
+        """The role-granting user groups ``user`` is in (none without remediation)."""
+        gated = self._deps.remediation
+        return frozenset() if gated is None else await role_groups(gated, user)
 
 
 def _clicked(handler: Button) -> Callable[..., Awaitable[None]]:

@@ -71,5 +71,5 @@ def test_every_binding_names_the_bot_and_an_existing_role() -> None:
     for binding in (d for d in docs if d["kind"].endswith("Binding")):
         assert (binding["roleRef"]["kind"], binding["roleRef"]["name"]) in roles
         assert binding["subjects"] == [
-            {"kind": "ServiceAccount", "name": "gpuwarden-bot", "namespace": "serving"}
+            {"kind": "ServiceAccount", "name": "gpuwarden-bot", "namespace": "gpuwarden"}
         ]

@@ -14,8 +14,10 @@ from bot.core.errors import AdapterError, NotFound, UserError
 from bot.core.export import ExportFormat, observed
 from bot.core.incidents import Severity, TimelineEntry
 from bot.core.ports import RangeSeries
+from bot.core.signals import Sample, SeriesKey
 from bot.core.thresholds import ThresholdRule
 from bot.services.exports import export_incident, parse_format
+from bot.services.history import SampleHistory
 from storage.memory import InMemoryStore, InMemoryUnitOfWork
 
 OPENED = 1_800_000_000.0
@@ -30,6 +32,7 @@ class FakeMetricHistory:
 
     series: list[RangeSeries] = field(default_factory=list)
     error: Exception | None = None
+    source: str = "Prometheus"
     asked: list[tuple[str, float, float]] = field(default_factory=list)
 
     async def query_range(
@@ -109,6 +112,25 @@ async def test_with_history_the_chart_shows_the_range_query_of_the_alert_series(
     assert history.asked == [('gpu_util{node="n1",gpu="3"}', OPENED - 900, OPENED + 600)]
     assert page.count('<circle class="point"') == 12
     assert "from Prometheus" in page
+
+
+async def test_without_prometheus_the_bot_charts_its_recent_samples(store):
+    recent = SampleHistory()
+    for t in range(-300, 120, 5):  # one sample per 5 s kept: 84 points in the window
+        for node in ("n1", "n2"):
+            key = SeriesKey.of("gpu_util", {"node": node, "gpu": "3"})
+            recent.record([Sample(key, OPENED + t, 0.5 if t < 0 else 0.97)])
+    page = (await export(store, ExportFormat.HTML, recent)).content
+    assert page.count('<circle class="point"') == 84
+    assert "from the bot&#x27;s recent samples" in page or "from the bot's recent samples" in page
+
+
+async def test_the_bots_own_history_answers_plain_selectors_only():
+    recent = SampleHistory()
+    with pytest.raises(AdapterError, match="plain selectors only"):
+        await recent.query_range("max(gpu_util)", start=0, end=1, step_s=1)
+    with pytest.raises(AdapterError, match="plain selectors only"):
+        await recent.query_range("rate(gpu_util[5m])", start=0, end=1, step_s=1)
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,30 @@ async def test_a_serving_regression_on_several_nodes_is_one_incident_of_its_mode
         assert sorted(a.label("node") for a in tx.alerts.for_incident(1)) == ["n1", "n2", "n3"]
 
 
+async def test_a_worse_alert_joining_an_open_incident_raises_its_severity_never_lowers_it():
+    warn_p3_crit_p1 = ThresholdRule(
+        name="serving_down_soon",
+        metric="queue",
+        warn=10,
+        crit=100,
+        recover=5,
+        group_by=("node",),
+        severity_warn="P3",
+        severity_crit="P1",
+    )
+    bot = Bot()
+    bot.engine = AlertEngine(EngineConfig(thresholds=(RULE, warn_p3_crit_p1)))
+    queue = SeriesKey.of("queue", {"node": "n1"})
+    await bot.push("n1", "3", 0.97)  # utilisation: P3
+    await bot.push("n1", "", 20, series=queue)  # the second alert at warn: P3, nothing to raise
+    await bot.push("n1", "", 500, series=queue)  # escalates to crit: P1
+    await bot.push("n1", "", 20, series=queue)  # back to warn: P1 stays
+    (incident,) = list_open(uow=bot.uow)
+    assert incident.severity == "P1"
+    assert bot.timeline().count("incident.severity") == 1
+    assert any("P3 → P1" in text for _, text in bot.notifier.replies)
+
+
 async def test_recovery_of_every_alert_asks_the_owner_but_does_not_resolve(bot: Bot):
     await bot.push("n1", "3", 0.97)
     await bot.push("n1", "3", 0.70)

@@ -22,6 +22,7 @@ from bot.core.cluster import ClusterEvent, NodeCapacity, PodStatus, RolloutRevis
 from bot.core.errors import AdapterError, Conflict, UserError
 from bot.core.guards import GuardPolicy
 from bot.core.incidents import Severity
+from bot.core.oncall import UserGroup
 from bot.services.remediation import (
     RemediationDeps,
     decide_action,
@@ -29,9 +30,10 @@ from bot.services.remediation import (
     recover_in_flight,
     request_action,
     request_undo,
+    role_groups,
 )
 from storage.memory import InMemoryStore, InMemoryUnitOfWork
-from tests.fakes import FakeNotifier, FrozenClock
+from tests.fakes import FakeNotifier, FakeUserGroups, FrozenClock
 
 TARGET = "serving/ds"
 
@@ -160,6 +162,40 @@ async def test_one_approval_runs_a_low_risk_scale_once_and_it_is_audited(world: 
         "action.verify",
     ]
     assert any("verified" in t for t in texts)
+
+
+@pytest.mark.parametrize("still_in_group", [True, False])
+async def test_an_approver_through_a_user_group_counts_while_still_in_it(
+    world: World, still_in_group: bool
+) -> None:
+    deps, cluster, incident_id = world
+    approvers = UserGroup("S0APPROVERS", "gpu-approvers", ("U0DAVE",))
+    groups = FakeUserGroups({approvers.id: approvers})
+    roles = replace(ROLES, groups={Role.APPROVER: frozenset({"gpu-approvers"})})
+    deps = replace(deps, roles=roles, groups=groups)
+    action = await _request(deps, incident_id)
+    members = await role_groups(deps, "U0DAVE")
+    assert members == frozenset({"gpu-approvers"})
+    if not still_in_group:  # left the group between approving and the execution's recheck
+        groups.groups[approvers.id] = UserGroup(approvers.id, approvers.handle, ())
+
+    async def approve() -> ActionRecord:
+        return await decide_action(
+            deps=deps,
+            action_id=action.id,
+            user="U0DAVE",
+            decision=Decision.APPROVE,
+            digest=action.plan.digest,
+            groups=members,
+        )
+
+    if still_in_group:
+        assert (await approve()).state is ActionState.SUCCEEDED
+        assert len(cluster.applied) == 1
+    else:
+        with pytest.raises(UserError, match="approvers must still hold the role"):
+            await approve()
+        assert cluster.applied == []
 
 
 async def test_the_requester_cannot_approve_and_a_repeat_request_is_the_same(world: World) -> None:
