@@ -27,6 +27,7 @@ from bot.core.alerts import Alert
 from bot.core.cluster import RolloutRevision
 from bot.core.incidents import Incident, TimelineEntry
 from bot.core.signals import HEARTBEAT, Event, SeriesKey
+from bot.core.xid import XidAction, xid_info
 
 Points = Sequence[tuple[float, float]]
 
@@ -270,6 +271,22 @@ def _in_scope(key: SeriesKey, scope: Mapping[str, str]) -> bool:
     return all(key.label(k, v) == v for k, v in scope.items())
 
 
+def _hardware_fault(event: Event) -> bool:
+    """A lost GPU, or an XID the table does not call an application's own (13, 31, 43, 94 …)."""
+    if event.kind not in HARDWARE_EVENT_KINDS:
+        return False
+    if event.kind != "xid":
+        return True
+    try:
+        code = int(dict(event.attrs).get("xid", ""))
+    except ValueError:
+        return True  # an XID without a readable code: the hardware is not ruled out
+    return xid_info(code).action not in _APPLICATION_XID_ACTIONS
+
+
+_APPLICATION_XID_ACTIONS = frozenset({XidAction.RESTART_APP_ONLY, XidAction.NONE})
+
+
 def _event_in_scope(event: Event, scope: Mapping[str, str]) -> bool:
     labels = dict(event.labels)
     return all(labels.get(k, v) == v for k, v in scope.items())
@@ -501,7 +518,7 @@ class _Facts:
         return None
 
     def _hardware(self) -> Hypothesis | None:
-        hits = [a for a in self.aligned if a.event.kind in HARDWARE_EVENT_KINDS]
+        hits = [a for a in self.aligned if _hardware_fault(a.event)]
         if not hits:
             return None
         near = [a for a in hits if abs(a.offset_s) <= ALIGN_S]

@@ -38,8 +38,17 @@ def _entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
+# words of at most 12 characters joined by _ . / or - : gpuwarden_gpu_process_memory_used_bytes,
+# serving/deepseek-v3-blue, vllm.serving.ttft — names people write; a token has a long random
+# run, or capitals inside its runs
+_WORDY = re.compile(r"[A-Za-z][a-z0-9]{0,11}(?:[_./-][A-Za-z0-9][a-z0-9]{0,11})+")
+
+
 def _random_looking(value: str) -> bool:
-    return len(value) >= _MIN_SECRET_CHARS and _entropy(value) >= _MIN_ENTROPY_BITS
+    """Long, high-entropy, and not an identifier made of words (a metric or deployment name)."""
+    if len(value) < _MIN_SECRET_CHARS or _entropy(value) < _MIN_ENTROPY_BITS:
+        return False
+    return not _WORDY.fullmatch(value)
 
 
 _PATTERNS: tuple[_Pattern, ...] = (

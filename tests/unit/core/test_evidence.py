@@ -152,6 +152,19 @@ def test_heartbeats_are_never_evidence(leak_run: Run) -> None:
     assert "heartbeat" not in {aligned.event.kind for aligned in evidence.aligned}
 
 
+@pytest.mark.parametrize(("xid", "hardware"), [(94, False), (13, False), (43, False), (79, True)])
+def test_only_xids_the_table_does_not_call_the_applications_own_suggest_hardware(
+    leak_run: Run, xid: int, hardware: bool
+) -> None:
+    node = (("node", "gpu-node-1"), ("gpu", "2"))
+    event = Event("xid", T0 + 301, node, f"Xid {xid}", (("xid", str(xid)),))
+    evidence = evidence_of(
+        replace(leak_run, events=[*leak_run.events, event]),
+        metric="gpuwarden_gpu_process_memory_used_bytes",
+    )
+    assert ("hardware" in {h.kind for h in evidence.hypotheses}) is hardware
+
+
 def test_memory_leak_evidence_needs_no_trigger_metric(leak_run: Run) -> None:
     evidence = evidence_of(leak_run, metric=None)
     assert evidence.hypotheses[0].kind == "leak"

@@ -29,6 +29,9 @@ def test_removes_canaries_inside_a_longer_log_line() -> None:
         ("https://alice:hunter22@example.com/x", "url_password"),
         ("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----", "private_key"),
         ("Authorization: Bearer abcdefghijklmnop123", "bearer_token"),
+        ("checksum_ref=Zk8Qm2Lr7Xv4Tn9Wb3Hc", "high_entropy"),
+        ("ref: 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "high_entropy"),
+        ("session=ab12/XyZ9+QrStUvWx/Kl", "high_entropy"),
     ],
 )
 def test_names_the_kind_of_secret_it_removed(text: str, kind: str) -> None:
@@ -43,6 +46,8 @@ def test_names_the_kind_of_secret_it_removed(text: str, kind: str) -> None:
         "image vllm/vllm-openai:v0.6.3 → v0.6.4 rolled out to vllm-llama-70b",
         "uuid=GPU-1b2c3d4e model_name=NVIDIA H100 80GB HBM3",
         "Input tensor shape mismatch in layer 12; retrying batch 7",
+        "metric=gpuwarden_gpu_process_memory_used_bytes rose with the trigger",
+        "deployment: serving/deepseek-v3-blue-canary, rule=gpu_memory_leak_rate_high",
     ],
 )
 def test_keeps_ordinary_operational_text(text: str) -> None:
