@@ -1,4 +1,7 @@
-"""Durable incident timers across a restart: what fell due while the bot was down fires once."""
+"""Durable incident timers across a restart: what fell due while the bot was down fires once.
+
+The bot runs on PostgreSQL, as in production, and is stopped and started as its own process.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.storage.conftest import postgres_admin, postgres_url  # noqa: F401
 from tests.integration.test_bot_restart import Bot
 from tests.processes import free_port, running, sandbox_args
 
@@ -62,7 +66,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, postgres_url: str) -> Iterator[World]:  # noqa: F811
+    """The sandbox, and a bot (started by the test) on a fresh PostgreSQL schema."""
     (tmp_path / "rules.yaml").write_text(RULES)
     (tmp_path / "sla.yaml").write_text(SLA)
     (tmp_path / "oncall.yaml").write_text(ONCALL)
@@ -71,7 +76,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     with running("sandbox", args, {}, tmp_path) as sandbox:
         sandbox.wait_ready(f"http://127.0.0.1:{port}/_sandbox/healthz")
         sandbox_url = f"http://127.0.0.1:{port}"
-        yield World(Bot(tmp_path, sandbox_url), sandbox_url)
+        bot = Bot(tmp_path, sandbox_url)
+        bot.env["GPUWARDEN_DATABASE_URL"] = postgres_url
+        yield World(bot, sandbox_url)
 
 
 def _eventually(check: Callable[[], Any], *, timeout_s: float) -> Any:
