@@ -8,10 +8,11 @@ loser of a race learns it from the database and the unit of work goes on.
 from __future__ import annotations
 
 import json
+from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.core.actions import Plan, Risk
 from bot.core.approvals import ActionRecord, ActionState, Approval, Decision
@@ -19,6 +20,8 @@ from bot.core.errors import NotFound
 from bot.core.runbooks import RunbookRun, RunState, StepOutcome, StepRecord
 from storage.models import ActionApprovalRow, ActionRequestRow, RunbookRunRow, RunbookStepRow
 from storage.records import pairs_from_json, pairs_to_json, require_incident
+
+R = TypeVar("R", bound=SQLModel)
 
 
 class SqlRunbookRepository:
@@ -30,23 +33,8 @@ class SqlRunbookRepository:
     def start(self, run: RunbookRun) -> RunbookRun | None:
         """Insert a new run; None if the incident runs this runbook already."""
         require_incident(self._session, run.incident_id)
-        row = RunbookRunRow(
-            incident_id=run.incident_id,
-            runbook=run.runbook,
-            step=run.step,
-            state=run.state.value,
-            started_by=run.started_by,
-            started_at=run.started_at,
-            updated_at=run.updated_at,
-            version=run.version,
-            slack_ts=run.slack_ts,
-        )
-        try:
-            with self._session.begin_nested():
-                self._session.add(row)
-        except IntegrityError:
-            return None
-        return _run(row)
+        row = _run_row(run)
+        return _run(row) if _insert_once(self._session, row) else None
 
     def get(self, run_id: int) -> RunbookRun:
         """The run with this id; raises NotFound."""
@@ -58,12 +46,8 @@ class SqlRunbookRepository:
 
     def for_incident(self, incident_id: int) -> list[RunbookRun]:
         """The runs of one incident, oldest first."""
-        query = (
-            select(RunbookRunRow)
-            .where(col(RunbookRunRow.incident_id) == incident_id)
-            .order_by(col(RunbookRunRow.id))
-        )
-        return [_run(row) for row in self._session.exec(query)]
+        rows = _oldest_first(self._session, RunbookRunRow, RunbookRunRow.incident_id, incident_id)
+        return [_run(row) for row in rows]
 
     def save(self, run: RunbookRun, *, expected_version: int) -> bool:
         """Write ``run`` only if the stored version is ``expected_version``."""
@@ -71,13 +55,7 @@ class SqlRunbookRepository:
             update(RunbookRunRow)
             .where(col(RunbookRunRow.id) == run.id)
             .where(col(RunbookRunRow.version) == expected_version)
-            .values(
-                step=run.step,
-                state=run.state.value,
-                updated_at=run.updated_at,
-                version=run.version,
-                slack_ts=run.slack_ts,
-            )
+            .values(**_run_row(run).model_dump(include=_RUN_CHANGES))
         )
         return self._session.exec(statement).rowcount == 1
 
@@ -97,12 +75,8 @@ class SqlRunbookRepository:
 
     def steps(self, run_id: int) -> list[StepRecord]:
         """The step records of one run, oldest first."""
-        query = (
-            select(RunbookStepRow)
-            .where(col(RunbookStepRow.run_id) == run_id)
-            .order_by(col(RunbookStepRow.id))
-        )
-        return [_step(row) for row in self._session.exec(query)]
+        rows = _oldest_first(self._session, RunbookStepRow, RunbookStepRow.run_id, run_id)
+        return [_step(row) for row in rows]
 
 
 class SqlActionRepository:
@@ -173,24 +147,51 @@ class SqlActionRepository:
             plan_digest=approval.plan_digest,
             at=approval.at,
         )
-        try:
-            with self._session.begin_nested():
-                self._session.add(row)
-        except IntegrityError:
-            return False
-        return True
+        return _insert_once(self._session, row)
 
     def approvals(self, action_id: int) -> list[Approval]:
         """The decisions on one action, oldest first."""
-        query = (
-            select(ActionApprovalRow)
-            .where(col(ActionApprovalRow.action_id) == action_id)
-            .order_by(col(ActionApprovalRow.id))
+        rows = _oldest_first(
+            self._session, ActionApprovalRow, ActionApprovalRow.action_id, action_id
         )
         return [
             Approval(row.action_id, row.approver, Decision(row.decision), row.plan_digest, row.at)
-            for row in self._session.exec(query)
+            for row in rows
         ]
+
+
+_RUN_CHANGES = {"step", "state", "updated_at", "version", "slack_ts"}  # what a save may change
+
+
+def _insert_once(session: Session, row: SQLModel) -> bool:
+    """Insert ``row`` in a savepoint; False if a unique constraint says it is there already."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _oldest_first(session: Session, row_type: type[R], column: Any, value: int) -> list[R]:
+    """The rows of ``row_type`` whose ``column`` is ``value``, in the order they were added."""
+    query = select(row_type).where(col(column) == value).order_by(*inspect(row_type).primary_key)
+    return list(session.exec(query))
+
+
+def _run_row(run: RunbookRun) -> RunbookRunRow:
+    """A new row for ``run`` (the database numbers it)."""
+    return RunbookRunRow(
+        incident_id=run.incident_id,
+        runbook=run.runbook,
+        step=run.step,
+        state=run.state.value,
+        started_by=run.started_by,
+        started_at=run.started_at,
+        updated_at=run.updated_at,
+        version=run.version,
+        slack_ts=run.slack_ts,
+    )
 
 
 def _run(row: RunbookRunRow) -> RunbookRun:

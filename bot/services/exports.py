@@ -22,6 +22,7 @@ from bot.core.ports import MetricHistory, UnitOfWorkFactory
 from bot.core.thresholds import ThresholdRule
 
 log = logging.getLogger(__name__)
+CHART_MIN_POINTS = 2  # fewer from the history: draw the transitions' values instead
 CHART_POINTS = 240  # a range query asks for about this many points
 
 
@@ -113,10 +114,12 @@ async def chart_for(
             why = messages.CHART_HISTORY_FAILED.format(source=history.source, error=exc)
         else:
             points = export.matching_series(series, alert.labels)
-            if points:
+            if len(points) >= CHART_MIN_POINTS:
                 source = messages.CHART_FROM_HISTORY.format(source=history.source, query=query)
                 return Chart(metric, points, lines, source)
             why = messages.CHART_HISTORY_EMPTY.format(source=history.source, query=query)
+            if points:  # a single point draws no line: the transitions say more
+                why = messages.CHART_HISTORY_SPARSE.format(source=history.source, query=query)
     points = export.observed_points(timeline, alert.fingerprint)
     if not points:
         return None

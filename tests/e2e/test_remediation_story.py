@@ -25,7 +25,6 @@ processes' logs.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,8 +36,9 @@ import yaml
 from kubernetes import client
 
 from bot.config.files import DEFAULTS_DIR
-from tests.integration.remediation.conftest import CHANNEL, World
-from tests.processes import Process, eventually, free_port
+from tests.integration.remediation.conftest import World
+from tests.integration.slack_world import bot_with_sandbox
+from tests.processes import eventually, running
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 KUBE_TOKEN = "remediation-story-kube-token"
@@ -76,7 +76,7 @@ class Story:
         """The first incident open at ``severity`` with ``title`` in its title."""
 
         def found() -> dict[str, Any] | None:
-            listed = httpx.get(f"{self.world.bot_url}/api/v1/incidents", timeout=5).json()
+            listed = httpx.get(f"{self.world.pair.bot_url}/api/v1/incidents", timeout=5).json()
             return min(
                 (i for i in listed if i["severity"] == severity and title in i["title"]),
                 key=lambda i: int(i["id"]),
@@ -87,7 +87,7 @@ class Story:
 
     def wait_mitigated(self, incident_id: int) -> None:
         """Wait until the verify step has passed and marked the incident mitigated."""
-        url = f"{self.world.bot_url}/api/v1/incidents/{incident_id}"
+        url = f"{self.world.pair.bot_url}/api/v1/incidents/{incident_id}"
         eventually(
             lambda: httpx.get(url, timeout=5).json()["status"] == "mitigated",
             timeout_s=RECOVER_S,
@@ -119,33 +119,7 @@ class Story:
             for b in message.get("blocks", [])
             for e in [*b.get("elements", []), b.get("accessory") or {}]
         ), f"no {action_id} button with value {value!r} in {message.get('text')!r}"
-        answer = httpx.post(
-            f"{self.world.sandbox_url}/_sandbox/click",
-            json={
-                "user": user,
-                "channel": CHANNEL,
-                "ts": message["ts"],
-                "action_id": action_id,
-                "value": value,
-            },
-            timeout=30,
-        )
-        answer.raise_for_status()
-
-    def step_past(self, ref: str, step: str) -> dict[str, Any]:
-        """The run's message once ``step`` is no longer the one its buttons act on."""
-
-        def moved() -> dict[str, Any] | None:
-            message = self.world.run_message(ref)
-            values = [
-                e.get("value", "")
-                for b in message["blocks"]
-                for e in b.get("elements", [])
-                if isinstance(e, dict)
-            ]
-            return None if any(v.endswith(f":{step}") for v in values) else message
-
-        return eventually(moved, timeout_s=OPEN_S, what=f"{ref} past the step {step}")
+        self.world.click(user, message, action_id, value=value)
 
     def walk(
         self, incident: dict[str, Any], runbook: str, *, probes: tuple[str, ...]
@@ -156,7 +130,7 @@ class Story:
         message = self.world.run_message(ref, having="runbook.probe")
         for step in probes:
             self.world.click(CAROL, message, "runbook.probe")
-            message = self.step_past(ref, step)
+            message = self.world.step_past(ref, step, timeout_s=OPEN_S)
         return message
 
     def request_refusing_own_approval(self, ref: str) -> dict[str, Any]:
@@ -177,7 +151,7 @@ class Story:
         return dict(next(s for s in services if s["name"] == SERVICE))
 
     def markdown(self, incident_id: int) -> str:
-        url = f"{self.world.bot_url}/api/v1/incidents/{incident_id}/timeline"
+        url = f"{self.world.pair.bot_url}/api/v1/incidents/{incident_id}/timeline"
         return httpx.get(url, params={"format": "md"}, timeout=10).text
 
 
@@ -196,46 +170,14 @@ def story(tmp: Path, *fault_args: str) -> Iterator[Story]:
     config.mkdir()
     (config / "rules.yaml").write_text(_rules())
     (config / "remediation.yaml").write_text(REMEDIATION)
-    sandbox_port, kube_port, bot_port = free_port(), free_port(), free_port()
-    sandbox_url, bot_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{bot_port}"
-    kube_url = f"http://127.0.0.1:{kube_port}"
-    shared = {
-        "GPUWARDEN_SLACK_BOT_TOKEN": "xoxb-test-" + secrets.token_hex(4),
-        "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        "GPUWARDEN_INGEST_TOKEN": secrets.token_urlsafe(16),
-    }
-    bot_env = {
-        **shared,
-        "GPUWARDEN_PORT": str(bot_port),
-        "GPUWARDEN_DATA_DIR": str(tmp / "data"),
-        "GPUWARDEN_CONFIG_DIR": str(config),
-        "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-        "GPUWARDEN_KUBE_URL": kube_url,
-        "GPUWARDEN_KUBE_TOKEN": KUBE_TOKEN,
-        "GPUWARDEN_KUBE_NAMESPACE": "serving",
-    }
-    sandbox_args = [
-        *("sandbox", "--port", str(sandbox_port), "--kube-port", str(kube_port)),
-        *("--kube-token", KUBE_TOKEN, "--kube-ready-after", "0.5"),
-        *("--llm-port", str(free_port()), "--request-url", f"{bot_url}/slack/events"),
-    ]
-    agent_args = [
-        *("agent", "--simulate", "--nodes", "4", "--seed", SEED, "--interval", "0.5"),
-        *("--bot-url", bot_url, "--kube-url", kube_url, "--kube-token", KUBE_TOKEN),
-        *("--metrics-port", "0", "--quality-port", "0", *fault_args),
-    ]
-    sandbox = Process("sandbox", sandbox_args, shared, tmp)
-    bot = agent = None
-    try:
-        sandbox.wait_ready(f"{sandbox_url}/_sandbox/healthz")
-        bot = Process("bot", ["bot"], bot_env, tmp)
-        bot.wait_ready(f"{bot_url}/readyz")
-        agent = Process("agent", agent_args, shared, tmp)
-        yield Story(World(sandbox_url, kube_url, bot_url, bot_env, tmp, bot))
-    finally:
-        for process in (agent, bot, sandbox):
-            if process is not None:
-                process.stop()
+    with bot_with_sandbox(tmp, kube_token=KUBE_TOKEN, kube_ready_after=0.5) as pair:
+        agent_args = [
+            *("agent", "--simulate", "--nodes", "4", "--seed", SEED, "--interval", "0.5"),
+            *("--bot-url", pair.bot_url, "--kube-url", pair.kube_url, "--kube-token", KUBE_TOKEN),
+            *("--metrics-port", "0", "--quality-port", "0", *fault_args),
+        ]
+        with running("agent", agent_args, pair.secrets, tmp):
+            yield Story(World(pair))
 
 
 @contextmanager
@@ -304,7 +246,7 @@ def test_a_broken_primary_is_failed_over_with_two_approvals_inside_the_sla(tmp_p
     with story(tmp_path, "--faults", "") as told:
         world, seen = told.world, list[int]()
         with record_on_failure(told, tmp_path, seen):
-            _release_broken_primary(told.world.kube_url)
+            _release_broken_primary(told.world.pair.kube_url)
             incident = told.incident(severity="P1", title="does not answer")
             number, ref = int(incident["id"]), str(incident["ref"])
             seen.append(number)

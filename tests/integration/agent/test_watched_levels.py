@@ -6,27 +6,19 @@ Real processes on loopback: the Slack sandbox, `gpuwarden bot` with a utilisatio
 
 from __future__ import annotations
 
-import secrets
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.processes import eventually, free_port, running
+from tests.integration.slack_world import bot_with_sandbox
+from tests.processes import eventually, running
+from tests.rules import memory_leak_rules, rules_yaml, utilisation_rule
 
-SLACK_TOKEN = "xoxb-watched-levels"
 INTERVAL_S = 30
-RULES = """\
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    for: {warn: 0s, crit: 0s}
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P3}
+RULES = rules_yaml(
+    utilisation_rule(warn_for="0s", crit_for="0s"),
+    """\
   - name: ttft_p99_high
     type: threshold
     metric: gpuwarden_serving_time_to_first_token_seconds
@@ -34,56 +26,28 @@ rules:
     warn: 0.18
     crit: 0.25
     recover: 0.15
-  - name: gpu_process_memory_growth
-    type: derived
-    kind: leak_rate
-    metric: gpuwarden_gpu_process_memory_used_bytes
-    output: gpuwarden_gpu_process_memory_growth_bytes_per_minute
-  - name: gpu_memory_leak
-    type: threshold
-    metric: gpuwarden_gpu_process_memory_growth_bytes_per_minute
-    warn: 10485760
-    crit: 52428800
-    recover: 5242880
-"""
+""",
+    memory_leak_rules(),
+)
 
 
 def test_a_crossing_reaches_the_bot_at_once_not_at_the_next_push(tmp_path: Path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "rules.yaml").write_text(RULES)
-    sandbox_port, bot_port = free_port(), free_port()
-    bot_url = f"http://127.0.0.1:{bot_port}"
-    token = secrets.token_urlsafe(16)
-    bot_env = {
-        "GPUWARDEN_PORT": str(bot_port),
-        "GPUWARDEN_DATA_DIR": str(tmp_path / "data"),
-        "GPUWARDEN_CONFIG_DIR": str(tmp_path / "config"),
-        "GPUWARDEN_SLACK_API_URL": f"http://127.0.0.1:{sandbox_port}/api/",
-        "GPUWARDEN_SLACK_BOT_TOKEN": SLACK_TOKEN,
-        "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        "GPUWARDEN_INGEST_TOKEN": token,
-    }
-    agent_args = [
-        "agent",
-        "--simulate",
-        "--nodes", "1",
-        "--gpus-per-node", "2",
-        "--interval", str(INTERVAL_S),
-        "--faults", "gpu_saturation@4s+2m:node=gpu-node-1,gpu=1,ramp_s=0",
-        "--seed", "1",
-        "--metrics-port", "0",
-        "--quality-port", "0",
-        "--bot-url", bot_url,
-    ]  # fmt: skip
-    sandbox_args = ["sandbox", "--port", str(sandbox_port), "--bot-token", SLACK_TOKEN]
-    sandbox_args += ["--kube-port", str(free_port()), "--llm-port", str(free_port())]
-    with (
-        running("sandbox", sandbox_args, {}, tmp_path) as sandbox,
-        running("bot", ["bot"], bot_env, tmp_path) as bot,
-    ):
-        sandbox.wait_ready(f"http://127.0.0.1:{sandbox_port}/_sandbox/healthz")
-        bot.wait_ready(f"{bot_url}/readyz")
-
+    with bot_with_sandbox(tmp_path) as pair:
+        bot_url, token = pair.bot_url, pair.secrets["GPUWARDEN_INGEST_TOKEN"]
+        agent_args = [
+            "agent",
+            "--simulate",
+            "--nodes", "1",
+            "--gpus-per-node", "2",
+            "--interval", str(INTERVAL_S),
+            "--faults", "gpu_saturation@4s+2m:node=gpu-node-1,gpu=1,ramp_s=0",
+            "--seed", "1",
+            "--metrics-port", "0",
+            "--quality-port", "0",
+            "--bot-url", bot_url,
+        ]  # fmt: skip
         refused = httpx.get(f"{bot_url}/api/v1/agent/watch", timeout=5)
         answer = httpx.get(
             f"{bot_url}/api/v1/agent/watch",

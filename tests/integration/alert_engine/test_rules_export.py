@@ -11,19 +11,11 @@ import httpx
 from tests.conftest import require_tool
 from tests.integration.alert_engine.conftest import prometheus
 from tests.processes import eventually
+from tests.rules import memory_leak_rules, rules_yaml, utilisation_rule
 
-RULES = """
-rules:
-  - name: gpu_utilization_high
-    type: threshold
-    metric: gpuwarden_gpu_utilization_ratio
-    warn: 0.85
-    crit: 0.95
-    recover: 0.75
-    for: {warn: 30s, crit: 10s}
-    group_by: [node, gpu]
-    severity: {warn: P3, crit: P2}
-    summary: "GPU {gpu} on {node} at {value:.0%} utilisation"
+RULES = rules_yaml(
+    utilisation_rule(warn_for="30s", crit_for="10s", crit_severity="P2"),
+    """\
   - name: gpu_temperature_high
     type: threshold
     metric: gpuwarden_gpu_temperature_celsius
@@ -53,19 +45,9 @@ rules:
     recover: 1
     for: {crit: 30s}
     group_by: [node, target]
-  - name: process_memory_growth
-    type: derived
-    kind: leak_rate
-    metric: gpuwarden_gpu_process_memory_used_bytes
-    output: gpuwarden_gpu_process_memory_growth_bytes_per_minute
-  - name: gpu_memory_leak
-    type: threshold
-    metric: gpuwarden_gpu_process_memory_growth_bytes_per_minute
-    warn: 10485760
-    crit: 52428800
-    recover: 5242880
-    group_by: [node, gpu]
-"""
+""",
+    memory_leak_rules(growth="process_memory_growth", group_by="node, gpu"),
+)
 
 
 def export(tmp: Path) -> Path:

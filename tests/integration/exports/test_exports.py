@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from playwright.sync_api import Page
 from slack_sdk import WebClient
 
 from gpuwarden.cli import main
-from tests.integration.slack_world import bot_with_sandbox
+from tests.integration.slack_world import bot_with_sandbox, utilisation_batch
 from tests.processes import GPUWARDEN, eventually
 from tests.rules import rules_yaml, utilisation_rule
 
@@ -71,30 +70,6 @@ class World:
         )
 
 
-def push(bot_url: str, token: str, value: float) -> None:
-    now = time.time()
-    batch = {
-        "batch_id": secrets.token_hex(8),
-        "node": "gpu-node-2",
-        "sent_at": now,
-        "samples": [
-            {
-                "metric": "gpuwarden_gpu_utilization_ratio",
-                "labels": {"gpu": "3"},
-                "ts": now,
-                "value": value,
-            }
-        ],
-    }
-    answer = httpx.post(
-        f"{bot_url}/api/v1/ingest",
-        json=batch,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 202, answer.text
-
-
 @pytest.fixture
 def cli(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """The same command line in this process (faster): exit code, stdout, stderr."""
@@ -123,9 +98,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         channel_id = next(
             c["id"] for c in slack.conversations_list()["channels"] if c["name"] == "gpu-alerts"
         )
-        token = secret["GPUWARDEN_INGEST_TOKEN"]
         for value in (0.9, 0.99, 0.5):  # fires (warn), escalates (crit), recovers: three values
-            push(bot_url, token, value)
+            pair.ingest(utilisation_batch("gpu-node-2", "3", value, at=time.time()), timeout_s=10)
             time.sleep(0.3)
         eventually(
             lambda: len(httpx.get(f"{bot_url}/api/v1/incidents/1/timeline").json()) >= 4,

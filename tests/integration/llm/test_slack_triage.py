@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from sandbox.llm import DEFAULT_API_KEY, DEFAULT_MODELS
 from tests.integration.slack_commands.conftest import CHANNEL, RBAC, World
-from tests.processes import eventually, free_port, running
+from tests.integration.slack_world import bot_with_sandbox
+from tests.processes import eventually
 
 
 @pytest.fixture(scope="module")
@@ -18,42 +17,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str
     tmp = tmp_path_factory.mktemp("slack-triage")
     (tmp / "config").mkdir()
     (tmp / "config" / "rbac.yaml").write_text(RBAC)
-    sandbox_port, bot_port, llm_port = free_port(), free_port(), free_port()
-    sandbox_url, bot_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{bot_port}"
-    llm_url = f"http://127.0.0.1:{llm_port}"
-    env = {
-        "GPUWARDEN_SLACK_BOT_TOKEN": "xoxb-test-" + secrets.token_hex(4),
-        "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        "GPUWARDEN_INGEST_TOKEN": secrets.token_urlsafe(16),
-    }
-    bot_env = {
-        **env,
-        "GPUWARDEN_PORT": str(bot_port),
-        "GPUWARDEN_DATA_DIR": str(tmp / "data"),
-        "GPUWARDEN_CONFIG_DIR": str(tmp / "config"),
-        "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-        "GPUWARDEN_LLM_BASE_URL": f"{llm_url}/v1",
-        "GPUWARDEN_LLM_MODEL": DEFAULT_MODELS[0],
-        "GPUWARDEN_LLM_API_KEY": DEFAULT_API_KEY,
-    }
-    sandbox_args = [
-        "sandbox",
-        "--port",
-        str(sandbox_port),
-        "--kube-port",
-        str(free_port()),
-        "--llm-port",
-        str(llm_port),
-        "--request-url",
-        f"{bot_url}/slack/events",
-    ]
-    with (
-        running("sandbox", sandbox_args, env, tmp) as sandbox,
-        running("bot", ["bot"], bot_env, tmp) as bot,
-    ):
-        sandbox.wait_ready(f"{sandbox_url}/_sandbox/healthz")
-        bot.wait_ready(f"{bot_url}/readyz")
-        yield World(sandbox_url, bot_url, env["GPUWARDEN_SLACK_SIGNING_SECRET"]), llm_url
+    with bot_with_sandbox(tmp, llm=True) as started:
+        yield World(started.sandbox_url, started.bot_url, started.signing_secret), started.llm_url
 
 
 def test_p2_gets_the_root_cause_assistant_once_and_summary_answers_by_command_and_button(

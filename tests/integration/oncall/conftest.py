@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from tests.integration.slack_commands.conftest import postgres_schema_url  # noqa: F401
-from tests.integration.slack_world import bot_with_sandbox
+from tests.integration.slack_world import bot_with_sandbox, utilisation_batch
 from tests.integration.storage.conftest import postgres_admin  # noqa: F401
 from tests.integration.test_timers_restart import RULES  # a P1 at 0.95 GPU utilisation
 from tests.processes import eventually
@@ -119,19 +118,7 @@ class World:
 
     def push(self, value: float, *, gpu: str = "0") -> None:
         """One utilisation sample from gpu-node-1 (0.97 opens a P1)."""
-        batch = {
-            "batch_id": uuid.uuid4().hex,
-            "node": "gpu-node-1",
-            "sent_at": time.time(),
-            "samples": [
-                {
-                    "metric": "gpuwarden_gpu_utilization_ratio",
-                    "labels": {"gpu": gpu},
-                    "ts": time.time(),
-                    "value": value,
-                }
-            ],
-        }
+        batch = utilisation_batch("gpu-node-1", gpu, value, at=time.time())
         answer = httpx.post(
             f"{self.bot_url}/api/v1/ingest",
             content=gzip.compress(json.dumps(batch).encode()),

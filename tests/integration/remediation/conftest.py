@@ -8,16 +8,15 @@ its state in SQLite, so that a test can kill it and start it again on the same d
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.processes import Process, eventually, free_port
+from tests.integration.slack_world import SlackWorld, bot_with_sandbox
+from tests.processes import eventually
 
 CHANNEL = "gpu-alerts"
 WAIT_S = 30  # generous for a shared CI machine; a passing run waits far less
@@ -33,31 +32,22 @@ guards: {cooldown: 0.1, max_step: 4, max_replicas: 10, min_replicas: 1}
 
 @dataclass
 class World:
-    """The running sandbox and bot, and how a person acts on them."""
+    """The running sandbox and bot (``pair``), and how a person acts on them."""
 
-    sandbox_url: str
-    kube_url: str
-    bot_url: str
-    bot_env: dict[str, str]
-    directory: Path
-    bot: Process
-    restarts: int = 0
+    pair: SlackWorld
 
     def command(self, user: str, text: str) -> dict[str, Any]:
         """Type ``/incident text`` as ``user``."""
-        answer = httpx.post(
-            f"{self.sandbox_url}/_sandbox/command",
-            json={"user": user, "channel": CHANNEL, "command": "/incident", "text": text},
-            timeout=10,
-        )
-        answer.raise_for_status()
-        return dict(answer.json())
+        return self.pair.command(user=user, channel=CHANNEL, command="/incident", text=text)
 
-    def click(self, user: str, message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    def click(
+        self, user: str, message: dict[str, Any], action_id: str, *, value: str | None = None
+    ) -> dict[str, Any]:
         """Click the button ``action_id`` of ``message`` (its value as the message carries it)."""
-        value = button(message, action_id)["value"]
+        if value is None:
+            value = button(message, action_id)["value"]
         answer = httpx.post(
-            f"{self.sandbox_url}/_sandbox/click",
+            f"{self.pair.sandbox_url}/_sandbox/click",
             json={
                 "user": user,
                 "channel": CHANNEL,
@@ -72,14 +62,14 @@ class World:
 
     def messages(self) -> list[dict[str, Any]]:
         answer = httpx.get(
-            f"{self.sandbox_url}/_sandbox/messages", params={"channel": CHANNEL}, timeout=10
+            f"{self.pair.sandbox_url}/_sandbox/messages", params={"channel": CHANNEL}, timeout=10
         )
         answer.raise_for_status()
         return list(answer.json()["messages"])
 
     def ephemerals(self, user: str) -> list[str]:
         answer = httpx.get(
-            f"{self.sandbox_url}/_sandbox/messages",
+            f"{self.pair.sandbox_url}/_sandbox/messages",
             params={"channel": CHANNEL, "user": user},
             timeout=10,
         )
@@ -113,8 +103,23 @@ class World:
             told = {user: self.ephemerals(user) for user in ("U0ALICE", "U0BOB", "U0CAROL")}
             raise AssertionError(f"{exc}; ephemeral answers: {told}") from None
 
+    def step_past(self, ref: str, step: str, *, timeout_s: float = WAIT_S) -> dict[str, Any]:
+        """The run's message of ``ref`` once ``step`` is no longer the one its buttons act on."""
+
+        def moved() -> dict[str, Any] | None:
+            message = self.run_message(ref)
+            values = [
+                e.get("value", "")
+                for b in message["blocks"]
+                for e in b.get("elements", [])
+                if isinstance(e, dict)
+            ]
+            return None if any(v.endswith(f":{step}") for v in values) else message
+
+        return eventually(moved, timeout_s=timeout_s, what=f"{ref} past the step {step}")
+
     def timeline(self, incident_id: int) -> list[dict[str, Any]]:
-        url = f"{self.bot_url}/api/v1/incidents/{incident_id}/timeline"
+        url = f"{self.pair.bot_url}/api/v1/incidents/{incident_id}/timeline"
         return list(httpx.get(url, timeout=5).json())
 
     def texts(self, incident_id: int) -> list[str]:
@@ -131,28 +136,21 @@ class World:
         self.command(user, f'declare P2 "{title}"')
 
         def declared() -> int | None:
-            incidents = httpx.get(f"{self.bot_url}/api/v1/incidents", timeout=5).json()
+            incidents = httpx.get(f"{self.pair.bot_url}/api/v1/incidents", timeout=5).json()
             return next((int(i["id"]) for i in incidents if i["title"] == title), None)
 
         return eventually(declared, timeout_s=WAIT_S, what=f"the incident {title!r}")
 
     def kube(self, method: str, path: str, body: Any = None) -> Any:
-        answer = httpx.request(method, f"{self.kube_url}/_sandbox/{path}", json=body, timeout=10)
+        answer = httpx.request(
+            method, f"{self.pair.kube_url}/_sandbox/{path}", json=body, timeout=10
+        )
         answer.raise_for_status()
         return answer.json()
 
     def replicas(self, name: str = "deepseek-v3-blue") -> int:
         deployments = self.kube("GET", "state")["deployments"]
         return int(next(d["replicas"] for d in deployments if d["name"] == name))
-
-    def start_bot(self) -> Process:
-        """Start the bot (again) on the same database and configuration."""
-        self.bot.stop()  # a killed one: only its log is closed
-        self.restarts += 1
-        process = Process(f"bot-{self.restarts}", ["bot"], self.bot_env, self.directory)
-        process.wait_ready(f"{self.bot_url}/readyz")
-        self.bot = process
-        return process
 
 
 def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -172,38 +170,5 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("remediation")
     (tmp / "config").mkdir()
     (tmp / "config" / "remediation.yaml").write_text(REMEDIATION)
-    sandbox_port, kube_port, bot_port = free_port(), free_port(), free_port()
-    sandbox_url, bot_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{bot_port}"
-    kube_url = f"http://127.0.0.1:{kube_port}"
-    env = {
-        "GPUWARDEN_SLACK_BOT_TOKEN": "xoxb-test-" + secrets.token_hex(4),
-        "GPUWARDEN_SLACK_SIGNING_SECRET": secrets.token_hex(16),
-        "GPUWARDEN_INGEST_TOKEN": secrets.token_urlsafe(16),
-    }
-    bot_env = {
-        **env,
-        "GPUWARDEN_PORT": str(bot_port),
-        "GPUWARDEN_DATA_DIR": str(tmp / "data"),
-        "GPUWARDEN_CONFIG_DIR": str(tmp / "config"),
-        "GPUWARDEN_SLACK_API_URL": f"{sandbox_url}/api/",
-        "GPUWARDEN_KUBE_URL": kube_url,
-        "GPUWARDEN_KUBE_TOKEN": KUBE_TOKEN,
-        "GPUWARDEN_KUBE_NAMESPACE": "serving",
-    }
-    sandbox_args = [
-        *("sandbox", "--port", str(sandbox_port), "--kube-port", str(kube_port)),
-        *("--kube-token", KUBE_TOKEN, "--kube-ready-after", "0.2"),
-        *("--llm-port", str(free_port()), "--request-url", f"{bot_url}/slack/events"),
-    ]
-    sandbox = Process("sandbox", sandbox_args, env, tmp)
-    world = None
-    try:
-        sandbox.wait_ready(f"{sandbox_url}/_sandbox/healthz")
-        bot = Process("bot", ["bot"], bot_env, tmp)
-        world = World(sandbox_url, kube_url, bot_url, bot_env, tmp, bot)
-        bot.wait_ready(f"{bot_url}/readyz")
-        yield world
-    finally:
-        if world is not None:
-            world.bot.stop()
-        sandbox.stop()
+    with bot_with_sandbox(tmp, kube_token=KUBE_TOKEN, kube_ready_after=0.2) as pair:
+        yield World(pair)

@@ -24,21 +24,8 @@ def _walk_to_scale_out(world: World, number: int, *, probe: bool) -> dict:
     message = world.run_message(ref, having="runbook.probe")
     for step in ("kv-cache", "capacity"):
         world.click("U0CAROL", message, "runbook.probe" if probe else "runbook.skip")
-        message = eventually(
-            lambda s=step: _moved_past(world, ref, s), timeout_s=WAIT_S, what=f"{step} passed"
-        )
+        message = world.step_past(ref, step)
     return world.run_message(ref, having="runbook.request")
-
-
-def _moved_past(world: World, ref: str, step: str) -> dict | None:
-    message = world.run_message(ref)
-    buttons = [
-        e.get("value", "")
-        for b in message["blocks"]
-        for e in b.get("elements", [])
-        if isinstance(e, dict)
-    ]
-    return None if any(v.endswith(f":{step}") for v in buttons) else message
 
 
 def test_one_requests_another_approves_and_the_stand_in_scales(world: World) -> None:
@@ -74,7 +61,7 @@ def test_one_requests_another_approves_and_the_stand_in_scales(world: World) -> 
     world.run_message(ref, having="action.undo")  # the undo is offered, gated in its turn
     assert world.replicas() == before + 2
 
-    engine = create_engine(f"sqlite:///{world.directory}/data/gpuwarden.sqlite")
+    engine = create_engine(f"sqlite:///{world.pair.directory}/data/gpuwarden.sqlite")
     with SqlUnitOfWork(engine) as tx:
         chain = list(tx.audit.chain())
     assert verify_chain(chain).intact
@@ -97,10 +84,10 @@ def test_killed_mid_execution_the_action_is_settled_once_by_the_cluster_state(
     world.kube("POST", "faults", {"verb": "patch", "resource": "deployments/scale", "delay_s": 3.0})
     world.click("U0BOB", plan, "action.approve")
     world.wait_text(number, "Executing ACT-")
-    world.bot.popen.kill()  # SIGKILL: no shutdown, no cleanup
-    world.bot.popen.wait()
+    world.pair.bot.popen.kill()  # SIGKILL: no shutdown, no cleanup
+    world.pair.bot.popen.wait()
 
-    world.start_bot()
+    world.pair.start_bot()
     recovered = world.wait_text(number, "was found mid-execution; the cluster shows")
     replicas = world.replicas()
     assert replicas in (before, before + 2)  # applied at most once, never twice

@@ -7,7 +7,6 @@ samples to the bot, steers the sandbox (faults) and reads Slack back as a person
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from sandbox.cli import DEFAULT_APP_TOKEN
-from tests.integration.slack_world import SlackWorld, bot_with_sandbox
+from tests.integration.slack_world import SlackWorld, bot_with_sandbox, utilisation_batch
 from tests.integration.storage.conftest import postgres_admin, postgres_url  # noqa: F401
 from tests.processes import Process
 from tests.rules import rules_yaml, utilisation_rule
@@ -48,26 +47,7 @@ class DeliveryWorld:
 
     def push(self, node: str, gpu: int, value: float, *, at: float) -> None:
         """One sample from ``node``'s agent; returns once the bot has accepted (and shown) it."""
-        batch = {
-            "batch_id": uuid.uuid4().hex,
-            "node": node,
-            "sent_at": at,
-            "samples": [
-                {
-                    "metric": "gpuwarden_gpu_utilization_ratio",
-                    "labels": {"gpu": str(gpu)},
-                    "ts": at,
-                    "value": value,
-                }
-            ],
-        }
-        answer = httpx.post(
-            f"{self.bot_url}/api/v1/ingest",
-            json=batch,
-            headers={"Authorization": f"Bearer {self.pair.secrets['GPUWARDEN_INGEST_TOKEN']}"},
-            timeout=120,
-        )
-        assert answer.status_code == 202, answer.text
+        self.pair.ingest(utilisation_batch(node, str(gpu), value, at=at), timeout_s=120)
 
     def fault(self, method: str, error: str, *, count: int, retry_after: int = 1) -> None:
         """Make the sandbox fail the next ``count`` calls of ``method``."""

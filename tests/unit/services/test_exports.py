@@ -137,6 +137,7 @@ async def test_the_bots_own_history_answers_plain_selectors_only():
     ("history", "why"),
     [
         (FakeMetricHistory(), "Prometheus has no data for"),
+        (FakeMetricHistory([(dict(LABELS), [(OPENED, 0.9)])]), "Prometheus has a single point"),
         (FakeMetricHistory(error=AdapterError("connection refused")), "connection refused"),
     ],
 )

@@ -135,17 +135,29 @@ async def _request(
     )
 
 
+async def _approve(
+    deps: RemediationDeps,
+    action: ActionRecord,
+    user: str = "bob",
+    *,
+    groups: frozenset[str] = frozenset(),
+) -> ActionRecord:
+    """``user`` approves ``action`` on the plan it was requested with."""
+    return await decide_action(
+        deps=deps,
+        action_id=action.id,
+        user=user,
+        decision=Decision.APPROVE,
+        digest=action.plan.digest,
+        groups=groups,
+    )
+
+
 async def test_one_approval_runs_a_low_risk_scale_once_and_it_is_audited(world: World) -> None:
     deps, cluster, incident_id = world
     action = await _request(deps, incident_id)
 
-    done = await decide_action(
-        deps=deps,
-        action_id=action.id,
-        user="bob",
-        decision=Decision.APPROVE,
-        digest=action.plan.digest,
-    )
+    done = await _approve(deps, action)
 
     assert done.state is ActionState.SUCCEEDED
     assert cluster.replicas == 5
@@ -180,14 +192,7 @@ async def test_an_approver_through_a_user_group_counts_while_still_in_it(
         groups.groups[approvers.id] = UserGroup(approvers.id, approvers.handle, ())
 
     async def approve() -> ActionRecord:
-        return await decide_action(
-            deps=deps,
-            action_id=action.id,
-            user="U0DAVE",
-            decision=Decision.APPROVE,
-            digest=action.plan.digest,
-            groups=members,
-        )
+        return await _approve(deps, action, "U0DAVE", groups=members)
 
     if still_in_group:
         assert (await approve()).state is ActionState.SUCCEEDED
@@ -204,13 +209,7 @@ async def test_the_requester_cannot_approve_and_a_repeat_request_is_the_same(wor
     again = await _request(deps, incident_id)
 
     with pytest.raises(UserError, match="someone else"):
-        await decide_action(
-            deps=deps,
-            action_id=action.id,
-            user="alice",
-            decision=Decision.APPROVE,
-            digest=action.plan.digest,
-        )
+        await _approve(deps, action, "alice")
     assert again.id == action.id
     assert cluster.applied == []
 
@@ -219,13 +218,7 @@ async def test_two_approvers_clicking_together_and_double_clicks_run_it_once(wor
     deps, cluster, incident_id = world
     action = await _request(deps, incident_id, replicas=8)  # +4: high risk, two approvers
     assert action.approvals_needed == 2
-    click = lambda who: decide_action(  # noqa: E731
-        deps=deps,
-        action_id=action.id,
-        user=who,
-        decision=Decision.APPROVE,
-        digest=action.plan.digest,
-    )
+    click = lambda who: _approve(deps, action, who)  # noqa: E731
 
     results = await asyncio.gather(
         click("bob"), click("bob"), click("carol"), click("carol"), return_exceptions=True
@@ -241,13 +234,7 @@ async def test_a_409_supersedes_the_action_and_nothing_is_reapplied(world: World
     action = await _request(deps, incident_id)
     cluster.version += 1  # someone else changed the Deployment
 
-    done = await decide_action(
-        deps=deps,
-        action_id=action.id,
-        user="bob",
-        decision=Decision.APPROVE,
-        digest=action.plan.digest,
-    )
+    done = await _approve(deps, action)
 
     assert done.state is ActionState.SUPERSEDED
     assert cluster.applied == []
@@ -260,13 +247,7 @@ async def test_after_a_crash_mid_execution_the_true_outcome_is_recorded_without_
     action = await _request(deps, incident_id)
     cluster.crash_after_apply = True  # the apply went through, the answer was lost
 
-    done = await decide_action(
-        deps=deps,
-        action_id=action.id,
-        user="bob",
-        decision=Decision.APPROVE,
-        digest=action.plan.digest,
-    )
+    done = await _approve(deps, action)
 
     assert done.state is ActionState.SUCCEEDED
     assert len(cluster.applied) == 1
@@ -313,13 +294,7 @@ async def test_undo_is_a_gated_request_of_the_plans_undo(world: World) -> None:
     clock = deps.clock
     assert isinstance(clock, FrozenClock)
     action = await _request(deps, incident_id)
-    await decide_action(
-        deps=deps,
-        action_id=action.id,
-        user="bob",
-        decision=Decision.APPROVE,
-        digest=action.plan.digest,
-    )
+    await _approve(deps, action)
     clock.advance(400)  # past the target's cooldown
 
     undo = await request_undo(deps=deps, action_id=action.id, user="carol")
