@@ -95,6 +95,7 @@ def run_bot(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log,  # agents push every second: off unless asked for
     )
     return 0
 
@@ -206,6 +207,8 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":  # APScheduler logs every run of every job (every 2 s) at INFO
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def configure_silence(parser: argparse.ArgumentParser) -> None:

@@ -36,9 +36,11 @@ def _acks_in_thread(world: DeliveryWorld) -> int:
 def test_commands_and_clicks_arrive_over_socket_mode_and_retries_change_nothing(
     slack_world: Callable[..., DeliveryWorld],
 ) -> None:
-    world = slack_world(GPUWARDEN_SLACK_APP_TOKEN=APP_TOKEN)
+    # with the access log on, a delivery over HTTP would show as a POST /slack/events line
+    world = slack_world(GPUWARDEN_SLACK_APP_TOKEN=APP_TOKEN, GPUWARDEN_ACCESS_LOG="true")
     wait_for(lambda: _socket_connected(world), timeout_s=30, what="the Socket Mode connection")
     root = _open_incident(world)
+    assert "POST /api/v1/ingest" in world.bot.output()  # the access log is on
 
     listed = world.act(
         "command", user="U0BOB", channel="gpu-alerts", command="/incident", text="list"
